@@ -1,0 +1,25 @@
+from setuptools import find_packages, setup
+
+setup(
+    name="audiosr",
+    version="0.1.0",
+    description="Deep-learning audio super-resolution (AudioUNet, GAN, WGAN) with Keras 3",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["audiosr", "audiosr.*"]),
+    install_requires=[
+        "tensorflow>=2.16",
+        "keras>=3.3",
+        "tensorflow-hub>=0.16",
+        "numpy",
+        "scipy",
+        "librosa>=0.10",
+        "soundfile>=0.12",
+        "absl-py",
+        "matplotlib",
+        "tqdm",
+    ],
+    extras_require={"test": ["pytest>=7"]},
+    entry_points={"console_scripts": ["audiosr=audiosr.cli:main"]},
+)
