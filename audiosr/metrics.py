@@ -5,7 +5,8 @@ whole utterances; the ``*_per_example`` functions are their keras.ops twins,
 used by the models' validation trackers on batches of patches.
 
 LSD follows NVSR / AP-BWE: log10 power spectra, STFT n_fft 2048, hop 512,
-Hann window, centred frames, root-mean-square over frequency, mean over
+periodic Hann window, frames centred by reflect padding (torch.stft's and
+keras.ops.stft's convention), root-mean-square over frequency, mean over
 frames. ``LSD_EPSILON`` keeps the log finite on digital silence.
 """
 
@@ -39,11 +40,11 @@ def snr(y_hat, y):
 
 def _power_spectrogram(x, n_fft, hop_length):
     """|STFT|^2 with centred Hann frames, shape (frames, n_fft // 2 + 1)."""
-    window = np.hanning(n_fft + 1)[:-1]  # periodic Hann
     pad = n_fft // 2
-    x = np.pad(x, (pad, pad), mode="constant")
-    if x.shape[0] < n_fft:
-        x = np.pad(x, (0, n_fft - x.shape[0]))
+    if x.shape[0] <= pad:
+        raise ValueError(f"signal of {x.shape[0]} samples is too short for an STFT of {n_fft} points")
+    window = np.hanning(n_fft + 1)[:-1]  # periodic Hann
+    x = np.pad(x, (pad, pad), mode="reflect")
     frames = np.lib.stride_tricks.sliding_window_view(x, n_fft)[::hop_length]
     return np.abs(np.fft.rfft(frames * window, axis=-1)) ** 2
 

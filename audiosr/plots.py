@@ -1,0 +1,86 @@
+"""Figures people would rather look at: spectrogram comparisons and loss curves.
+
+Uses matplotlib's non-interactive Agg backend; every PNG is written to a
+temporary name and renamed, so a reader never finds half a picture.
+"""
+
+import os
+import tempfile
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+SPECTROGRAM_N_FFT = 1024
+SPECTROGRAM_HOP = 256
+FLOOR_DB = -100.0
+
+
+def log_spectrogram(x, n_fft=SPECTROGRAM_N_FFT, hop_length=SPECTROGRAM_HOP):
+    """Power spectrogram in dB, shape (frequencies, frames), floored at -100 dB."""
+    import librosa
+
+    power = np.abs(librosa.stft(np.asarray(x, dtype=np.float32), n_fft=n_fft, hop_length=hop_length)) ** 2
+    return np.maximum(10.0 * np.log10(power + 1e-10), FLOOR_DB)
+
+
+def save_figure_atomic(figure, path, dpi=110):
+    """Save ``figure`` as PNG via a temporary file and a rename, then close it."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".partial-", suffix=".png", dir=folder)
+    os.close(fd)
+    try:
+        figure.savefig(tmp, dpi=dpi, bbox_inches="tight")
+        os.replace(tmp, path)
+    finally:
+        plt.close(figure)
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def spectrogram_figure(signals, sample_rate, title=None):
+    """One row per labelled signal, shared colour scale, frequency in kHz."""
+    labels = list(signals)
+    figure, axes = plt.subplots(len(labels), 1, figsize=(9, 2.2 * len(labels)), sharex=True, squeeze=False)
+    images = {label: log_spectrogram(signals[label]) for label in labels}
+    top = max(float(image.max()) for image in images.values())
+    for axis, label in zip(axes[:, 0], labels):
+        image = images[label]
+        seconds = image.shape[1] * SPECTROGRAM_HOP / sample_rate
+        mesh = axis.imshow(
+            image, origin="lower", aspect="auto", cmap="magma", vmin=max(top - 80.0, FLOOR_DB), vmax=top,
+            extent=(0.0, seconds, 0.0, sample_rate / 2000.0),
+        )
+        axis.set_ylabel("kHz")
+        axis.set_title(label, loc="left", fontsize=10)
+    axes[-1, 0].set_xlabel("time (s)")
+    figure.colorbar(mesh, ax=axes[:, 0].tolist(), label="dB", shrink=0.8)
+    if title:
+        figure.suptitle(title)
+    return figure
+
+
+def plot_spectrograms(signals, sample_rate, path, title=None):
+    """Write a PNG comparing the spectrograms of ``signals`` (label -> 1-D array)."""
+    save_figure_atomic(spectrogram_figure(signals, sample_rate, title), path)
+
+
+def plot_loss_curves(histories, path, metric="val_loss", title=None):
+    """Write a PNG of ``metric`` per epoch for each run (label -> {metric: [values]})."""
+    figure, axis = plt.subplots(figsize=(7, 4))
+    for label, history in histories.items():
+        values = history.get(metric)
+        if values:
+            axis.plot(np.arange(1, len(values) + 1), values, marker="o", markersize=3, label=label)
+    axis.set_xlabel("epoch")
+    axis.set_ylabel(metric)
+    axis.grid(alpha=0.3)
+    if axis.lines:
+        axis.legend()
+    if title:
+        axis.set_title(title)
+    save_figure_atomic(figure, path)
