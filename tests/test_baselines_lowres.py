@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+from scipy import signal
 
 from audiosr import baselines, lowres, metrics
 
@@ -30,6 +31,13 @@ def test_baseline_rejects_bad_arguments():
         baselines.spline_upsample(np.zeros(10), 1.5)
     with pytest.raises(ValueError, match="at least 4"):
         baselines.sinc_upsample(np.zeros(2), 2)
+
+
+@pytest.mark.parametrize("ratio", [2, 3, 4])
+def test_decimate_is_scipys_decimate(rng, ratio):
+    y = rng.standard_normal(4001)
+    expected = signal.decimate(y, ratio, n=8, ftype="iir", zero_phase=True)
+    np.testing.assert_allclose(lowres.decimate(y, ratio), expected, rtol=1e-5, atol=1e-6)
 
 
 def band_energy(x, low, high, rate=16000):

@@ -85,7 +85,10 @@ def build_audiounet(preset="cpu", input_length=None, name="audiounet"):
         x = SubPixel1D(2, name=f"up{level}_subpixel")(x)
         x = keras.layers.Concatenate(name=f"up{level}_skip")([x, skips[level]])
 
-    x = keras.layers.Conv1D(2, 9, padding="same", kernel_initializer="random_normal", name="final_conv")(x)
+    # Kuleshov et al. start the last layer at N(0, 1e-3): the untrained net is ~ the spline input.
+    x = keras.layers.Conv1D(
+        2, 9, padding="same", kernel_initializer=keras.initializers.RandomNormal(stddev=1e-3), name="final_conv"
+    )(x)
     x = SubPixel1D(2, name="final_subpixel")(x)
     outputs = keras.layers.Add(name="residual")([x, inputs])
     return keras.Model(inputs, outputs, name=name)

@@ -1,0 +1,134 @@
+"""Is training bounded by the model, never by data? Preparation and pipeline speed.
+
+1. Preparation of ../shared/data (every recording, linked --copies times so
+   that start-up costs weigh as little as in a real corpus), with the default
+   2 workers:
+   - at the study's clip density (VCTK: 50,000 clips of 0.5 s from 44 h of
+     audio, 0.16 s of clip per second of audio), as seconds of source audio
+     prepared per wall second ("x real time"; goal >= 100);
+   - dense (more clip audio than source audio), as clip seconds per second.
+   Wall-clock figures suffer when others share the machine, so the CPU time
+   of the main process and its workers is turned into the same figures for
+   otherwise idle cores.
+2. The tf.data pipeline (make_dataset, shuffling, parallel reads) in clips/s,
+   against the clips/s that one training step of the paper preset (and of
+   the cpu preset) consumes, measured in the same run (goal >= 10x the paper
+   model).
+
+    python bench/bench_data.py [--copies=4] [--paper_steps=2]
+"""
+
+import os
+import pathlib
+import resource
+import tempfile
+import time
+
+from absl import app, flags
+
+from audiosr import prep
+from audiosr.corpora import list_audio_files
+
+flags.DEFINE_string("shared_data", str(pathlib.Path(__file__).resolve().parents[2] / "shared" / "data"),
+                    "The real recordings.")
+flags.DEFINE_integer("copies", 4, "Times each recording is linked into the benchmark corpus.")
+flags.DEFINE_integer("dense_clips", 4000, "Training clips of the dense preparation (also used by the pipeline).")
+flags.DEFINE_integer("num_workers", 2, "Preparation processes.")
+flags.DEFINE_integer("batch_size", 64, "Pipeline batch size.")
+flags.DEFINE_integer("pipeline_batches", 150, "Batches timed in the pipeline.")
+flags.DEFINE_integer("paper_batch", 2, "Batch of the timed paper-preset training steps.")
+flags.DEFINE_integer("paper_steps", 2, "Timed paper-preset training steps (after one warm-up step).")
+FLAGS = flags.FLAGS
+
+STUDY_DENSITY = 50000 * 0.5 / (44 * 3600)  # clip seconds per second of VCTK audio
+
+
+def link_corpus(shared, folder, copies):
+    """``copies`` symlinked copies of every shared recording; returns their total seconds."""
+    import soundfile
+
+    audio, _ = list_audio_files(shared)
+    seconds = 0.0
+    for copy in range(copies):
+        for path in audio:
+            link = folder / f"copy{copy}" / os.path.relpath(path, shared)
+            link.parent.mkdir(parents=True, exist_ok=True)
+            os.symlink(path, link)
+            seconds += soundfile.info(path).duration
+    return len(audio) * copies, seconds
+
+
+def _cpu_seconds():
+    """CPU time of this process and its finished workers (not disturbed by other users of the machine)."""
+    own, workers = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + workers.ru_utime + workers.ru_stime
+
+
+def timed_prep(folder, out_dir, num_clips):
+    """Wall seconds, CPU seconds and manifest of one preparation."""
+    start, cpu = time.perf_counter(), _cpu_seconds()
+    manifest = prep.prepare_folder(folder, out_dir, num_clips, val_fraction=0.1, num_workers=FLAGS.num_workers,
+                                   progress=False)
+    return time.perf_counter() - start, _cpu_seconds() - cpu, manifest
+
+
+def report_prep(label, seconds, wall, cpu, manifest):
+    clips = sum(e["clips"] for e in manifest["splits"].values())
+    cores = min(FLAGS.num_workers, os.cpu_count()) or 1
+    print(f"prep, {label} ({clips} clips): {wall:.1f} s wall -> {seconds / wall:.0f}x real time (source audio), "
+          f"{clips * 0.5 / wall:.0f}x (clip audio); {cpu:.1f} CPU s -> {seconds * cores / cpu:.0f}x and "
+          f"{clips * 0.5 * cores / cpu:.0f}x on {cores} idle cores")
+
+
+def pipeline_rate(data_dir):
+    from audiosr.data import make_dataset
+
+    dataset = make_dataset(data_dir, "train", 4, FLAGS.batch_size, repeat=True, seed=0)
+    iterator = iter(dataset)
+    for _ in range(10):
+        next(iterator)
+    start = time.perf_counter()
+    for _ in range(FLAGS.pipeline_batches):
+        next(iterator)
+    return FLAGS.pipeline_batches * FLAGS.batch_size / (time.perf_counter() - start)
+
+
+def training_rate(data_dir, preset, batch, steps):
+    """Clips per second consumed by train steps of a UNet (after one warm-up step)."""
+    import keras
+
+    from audiosr.data import make_dataset
+    from audiosr.models import build_model
+
+    model = build_model("unet", ratio=4, preset=preset, input_length=8000, seed=0)
+    model.compile(optimizer=keras.optimizers.Adam(1e-4))
+    x, y = next(iter(make_dataset(data_dir, "train", 4, batch, seed=0)))
+    model.train_on_batch(x, y)
+    start = time.perf_counter()
+    for _ in range(steps):
+        model.train_on_batch(x, y)
+    return steps * batch / (time.perf_counter() - start), model.count_params()
+
+
+def main(argv):
+    del argv
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = pathlib.Path(tmp)
+        files, seconds = link_corpus(pathlib.Path(FLAGS.shared_data), tmp / "corpus", FLAGS.copies)
+        print(f"corpus: {files} files, {seconds:.0f} s of audio (16-48 kHz, mono/stereo, FLAC/Vorbis), "
+              f"{FLAGS.num_workers} workers, {os.cpu_count()} cores")
+
+        study_clips = round(STUDY_DENSITY * seconds * 0.9 / 0.5)
+        report_prep("study density", seconds, *timed_prep(tmp / "corpus", tmp / "study", study_clips))
+        report_prep("dense", seconds, *timed_prep(tmp / "corpus", tmp / "dense", FLAGS.dense_clips))
+
+        pipeline = pipeline_rate(tmp / "dense")
+        print(f"pipeline: {pipeline:.0f} clips/s (batch {FLAGS.batch_size}, ratio 4, shuffled, parallel reads)")
+        for preset, batch, steps in (("cpu", 8, 5), ("paper", FLAGS.paper_batch, FLAGS.paper_steps)):
+            rate, params = training_rate(tmp / "dense", preset, batch, steps)
+            print(f"{preset} preset ({params / 1e6:.1f} M params) trains on {rate:.2f} clips/s (batch {batch}); "
+                  f"the pipeline is {pipeline / rate:.0f}x faster")
+
+
+if __name__ == "__main__":
+    app.run(main)

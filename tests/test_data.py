@@ -1,0 +1,162 @@
+"""The tf.data pipeline and the embedded synthetic data set."""
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import textwrap
+import warnings
+
+import keras
+import numpy as np
+import pytest
+import soundfile
+
+from audiosr import data, prep
+from audiosr.clips import quantize
+
+CLIP = 8000
+
+
+@pytest.fixture(scope="module")
+def synthetic_set(tmp_path_factory):
+    out = tmp_path_factory.mktemp("synthetic") / "set"
+    prep.prepare_synthetic(out, num_clips=96, utterance_seconds=2.0, seed=7, num_workers=0, shard_size=32,
+                           progress=False)
+    return out
+
+
+def batches(dataset):
+    return [(x.numpy(), y.numpy()) for x, y in dataset]
+
+
+def test_synthetic_set_goes_through_shards_and_manifest(synthetic_set):
+    manifest = data.read_manifest(synthetic_set)
+    assert manifest["complete"] and manifest["info"]["corpus"] == "synthetic"
+    assert manifest["splits"]["train"]["clips"] == 96
+    assert manifest["splits"]["val"]["clips"] > 0 and manifest["splits"]["test"]["clips"] > 0
+    assert data.num_examples(synthetic_set, "train") == 96
+    test_files = data.split_sources(synthetic_set, "test")
+    assert len(test_files) == manifest["info"]["utterances"]["test"] > 0
+    for path in test_files:
+        info = soundfile.info(path)
+        assert pathlib.Path(path).is_relative_to(synthetic_set) and info.samplerate == 16000
+        assert info.frames == 32000
+    assert not any(os.path.isabs(s["path"]) for s in manifest["sources"])  # the folder can move
+
+
+def test_batches_have_the_contract_shapes_and_values(synthetic_set):
+    dataset = data.make_dataset(synthetic_set, "train", ratio=2, batch_size=8)
+    assert dataset.element_spec[0].shape == (8, CLIP, 1) and dataset.element_spec[1].shape == (8, CLIP, 1)
+    all_batches = batches(dataset)
+    assert len(all_batches) == int(dataset.cardinality()) == 12
+    for x, y in all_batches:
+        assert x.dtype == np.float32 and y.dtype == np.float32
+        assert 0.5 < np.abs(y).max() <= 0.91  # synthetic clips are made with peak 0.9
+        assert np.all(np.std(y, axis=1) > 1e-3)
+        # the spline input follows the target closely in the low band
+        assert np.mean((x - y) ** 2) < 0.5 * np.mean(y ** 2)
+
+
+def test_deterministic_mode_repeats_the_order(synthetic_set):
+    def first_targets(seed):
+        dataset = data.make_dataset(synthetic_set, "train", 4, batch_size=16, seed=seed, deterministic=True)
+        return np.concatenate([y for _, y in batches(dataset)])
+
+    once, again, other = first_targets(1), first_targets(1), first_targets(2)
+    np.testing.assert_array_equal(once, again)
+    assert not np.array_equal(once, other)
+    np.testing.assert_array_equal(np.sort(once.ravel()), np.sort(other.ravel()))  # same clips, new order
+
+
+def test_unshuffled_order_and_partial_batches(synthetic_set):
+    dataset = data.make_dataset(synthetic_set, "val", 2, batch_size=5, shuffle=False, deterministic=True,
+                                drop_remainder=False)
+    sizes = [x.shape[0] for x, _ in batches(dataset)]
+    assert sum(sizes) == data.num_examples(synthetic_set, "val") and max(sizes) == 5
+
+
+def test_repeat_runs_past_one_epoch(synthetic_set):
+    dataset = data.make_dataset(synthetic_set, "val", 2, batch_size=4, repeat=True, seed=0)
+    steps = data.num_examples(synthetic_set, "val") // 4 + 3
+    assert len(list(dataset.take(steps))) == steps
+
+
+def test_quantization_keeps_about_90_db(rng):
+    signals = [rng.standard_normal(CLIP).astype(np.float32) * 0.3 for _ in range(3)]
+    coded, scale = quantize(signals)
+    for original, values in zip(signals, coded):
+        error = values.astype(np.float64) * float(scale) / 32767.0 - original
+        assert values.dtype == np.int16 and np.abs(error).max() <= 0.501 * float(scale) / 32767.0
+        assert 10 * np.log10(np.mean(original ** 2) / np.mean(error ** 2)) > 75
+
+
+def test_clear_errors(synthetic_set, tmp_path):
+    with pytest.raises(ValueError, match=r"ratios \[2, 4\], not 3"):
+        data.make_dataset(synthetic_set, "train", 3, batch_size=4)
+    with pytest.raises(ValueError, match="no clips in split 'dev'"):
+        data.make_dataset(synthetic_set, "dev", 2, batch_size=4)
+    with pytest.raises(ValueError, match="fewer than one batch"):
+        data.make_dataset(synthetic_set, "val", 2, batch_size=1000)
+    with pytest.raises(FileNotFoundError, match="not a prepared data set"):
+        data.make_dataset(tmp_path, "train", 2, batch_size=4)
+    with pytest.raises(ValueError, match="no split 'dev'"):
+        data.split_sources(synthetic_set, "dev")
+
+
+def test_a_modified_shard_is_refused(synthetic_set, tmp_path):
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    manifest = data.read_manifest(synthetic_set)
+    for shard in manifest["splits"]["train"]["shards"]:
+        (copy / shard["file"]).write_bytes((synthetic_set / shard["file"]).read_bytes())
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with open(copy / manifest["splits"]["train"]["shards"][0]["file"], "ab") as f:
+        f.write(b"extra")
+    with pytest.raises(ValueError, match="modified after preparation"):
+        data.make_dataset(copy, "train", 2, batch_size=4)
+
+
+def test_model_fit_consumes_the_dataset(synthetic_set):
+    from audiosr.models import build_model
+
+    model = build_model("unet", ratio=2, preset="tiny", input_length=CLIP, seed=0)
+    model.compile(optimizer=keras.optimizers.Adam(1e-4))
+    train = data.make_dataset(synthetic_set, "train", 2, batch_size=8, repeat=True, seed=0)
+    val = data.make_dataset(synthetic_set, "val", 2, batch_size=4, shuffle=False)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*ran out of data")
+        history = model.fit(train, steps_per_epoch=3, epochs=1, validation_data=val, verbose=0)
+    assert np.isfinite(history.history["loss"][0]) and np.isfinite(history.history["val_snr"][0])
+
+
+DISTRIBUTED = textwrap.dedent("""
+    import sys
+    import tensorflow as tf
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    import keras
+    from audiosr import data
+    from audiosr.models import build_model
+
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    dataset = data.make_dataset(sys.argv[1], "train", 2, batch_size=8, repeat=True, seed=0)
+    x, y = next(iter(strategy.experimental_distribute_dataset(dataset)))
+    shapes = [tuple(t.shape) for t in strategy.experimental_local_results(x)]
+    assert shapes == [(4, 8000, 1), (4, 8000, 1)], shapes
+    with strategy.scope():
+        model = build_model("unet", ratio=2, preset="tiny", input_length=8000, seed=0)
+        model.compile(optimizer=keras.optimizers.Adam(1e-4))
+    history = model.fit(dataset, steps_per_epoch=2, epochs=1, verbose=0)
+    print("replicas", strategy.num_replicas_in_sync, "loss", history.history["loss"][0])
+""")
+
+
+def test_works_under_a_mirrored_strategy(synthetic_set):
+    """In a fresh process: logical devices must be set before TensorFlow starts."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    result = subprocess.run([sys.executable, "-c", DISTRIBUTED, str(synthetic_set)], capture_output=True,
+                            text=True, timeout=300, env=env, cwd=pathlib.Path(__file__).parents[1])
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "replicas 2 loss" in result.stdout
