@@ -42,6 +42,30 @@ data-demo: install
 features: data-demo
 	$(PY) experiments/train_features.py --data_dir=data/synthetic --output=models/features.keras $(FEATURES_ARGS)
 
+## Train one model of the study on data/vctk or data/fma (prepare them first: make data-vctk / data-fma).
+## MODEL picks it (unet, unet-c, gan, gan-c, wgan, wgan-c; default the study's best, wgan); the run goes to
+## runs/<dataset>-r<ratio>-<model>-paper-s0/ with its flags.txt, and the same command resumes it after a
+## kill. TRAIN_ARGS adds flags, e.g. TRAIN_ARGS="--preset=cpu --strategy=mirrored".
+MODEL ?= wgan
+DATASET ?= vctk
+RATIO ?= 2
+STUDY_MODELS := unet unet-c gan gan-c wgan wgan-c
+.PHONY: train-vctk-r2 train-vctk-r4 train-fma-r2 train-fma-r4 train-all table-vctk table-fma
+
+train-vctk-r2 train-vctk-r4 train-fma-r2 train-fma-r4: install
+	$(PY) experiments/train.py --flagfile=experiments/configs/$(@:train-%=%)-$(MODEL).flags $(TRAIN_ARGS)
+
+## All six models of the study for DATASET (vctk, fma) and RATIO (2, 4), one after another.
+train-all: install
+	for model in $(STUDY_MODELS); do \
+		$(PY) experiments/train.py --flagfile=experiments/configs/$(DATASET)-r$(RATIO)-$$model.flags $(TRAIN_ARGS) || exit 1; \
+	done
+
+## Figure 3 (SNR/LSD table, markdown + CSV), Figure 4 (validation loss) and Figures 5-8 (spectrograms)
+## from the trained runs, scored on whole test utterances: results/vctk/, results/fma/. EVAL_ARGS adds flags.
+table-vctk table-fma: install
+	$(PY) experiments/evaluate.py --dataset=$(@:table-%=%) $(EVAL_ARGS)
+
 ## Speed benchmarks (print their tables).
 bench: install
 	$(PY) bench/bench_models.py

@@ -16,9 +16,11 @@ setup(
         "scipy",
         "librosa>=0.10",
         "soundfile>=0.12",
+        "soxr",  # streaming resampler for long inputs (also a librosa dependency)
         "absl-py",
         "matplotlib",
         "tqdm",
+        "tensorboard",
     ],
     extras_require={"test": ["pytest>=7"]},
     entry_points={"console_scripts": ["audiosr=audiosr.cli:main"]},

@@ -54,6 +54,16 @@ def resample(x, orig_rate, target_rate):
     ).astype(np.float32)
 
 
+def _check_file(path):
+    """``path`` as a string, if it names a non-empty file."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise AudioFileError(path, "no such file")
+    if os.path.getsize(path) == 0:
+        raise AudioFileError(path, "empty file")
+    return path
+
+
 def load_audio(path, target_rate=None, mono=True, min_samples=1):
     """Read ``path`` as float32 audio.
 
@@ -62,11 +72,7 @@ def load_audio(path, target_rate=None, mono=True, min_samples=1):
     when given. Raises :class:`AudioFileError` for missing, unreadable,
     empty, too short or non-finite audio.
     """
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise AudioFileError(path, "no such file")
-    if os.path.getsize(path) == 0:
-        raise AudioFileError(path, "empty file")
+    path = _check_file(path)
     audio, rate = _decode(path)
     if audio.shape[-1] == 0:
         raise AudioFileError(path, "no audio samples")
@@ -90,18 +96,124 @@ def write_audio_atomic(path, audio, rate, subtype=None):
     The data go to a temporary file in the target folder, then replace
     ``path`` in one rename.
     """
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
     audio = np.asarray(audio, dtype=np.float32)
-    frames = audio.T if audio.ndim == 2 else audio
-    suffix = os.path.splitext(path)[1]
-    fd, tmp = tempfile.mkstemp(prefix=".partial-", suffix=suffix, dir=folder)
-    os.close(fd)
-    try:
-        soundfile.write(tmp, frames, int(rate), subtype=subtype)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    block = audio if audio.ndim == 2 else audio.reshape(1, -1)
+    with AtomicAudioWriter(path, rate, block.shape[0], subtype=subtype) as writer:
+        writer.write(block)
+
+
+class AudioReader:
+    """Block-wise reading, so a long recording costs constant memory.
+
+    soundfile streams what libsndfile decodes (WAV, FLAC, OGG, MP3, AIFF, ...)
+    straight from disk; other formats are decoded whole by :func:`load_audio`
+    (librosa), so their memory grows with their length. ``rate``,
+    ``channels`` and ``frames`` are known on opening; blocks are float32
+    (channels, n) arrays. Problems raise :class:`AudioFileError`, including a
+    NaN found halfway through the file.
+    """
+
+    def __init__(self, path):
+        self.path = _check_file(path)
+        self._file = None
+        self._audio = None
+        try:
+            self._file = soundfile.SoundFile(self.path)
+            self.rate, self.channels, self.frames = self._file.samplerate, self._file.channels, self._file.frames
+        except (soundfile.LibsndfileError, RuntimeError, TypeError):
+            self._audio, self.rate = load_audio(self.path, mono=False)
+            self.channels, self.frames = self._audio.shape
+        if self.frames == 0:
+            self.close()
+            raise AudioFileError(self.path, "no audio samples")
+
+    def blocks(self, block_frames):
+        """Yield the whole file as consecutive (channels, <= block_frames) blocks."""
+        if self._audio is not None:
+            for start in range(0, self.frames, block_frames):
+                yield self._audio[:, start:start + block_frames]
+            return
+        self._file.seek(0)
+        while True:
+            try:
+                block = self._file.read(block_frames, dtype="float32", always_2d=True)
+            except (soundfile.LibsndfileError, RuntimeError) as error:
+                raise AudioFileError(self.path, f"decoding failed after {self._file.tell()} frames ({error})") from error
+            if block.shape[0] == 0:
+                return
+            if not np.all(np.isfinite(block)):
+                raise AudioFileError(self.path, "holds NaN or infinite samples")
+            yield block.T
+
+    def close(self):
+        if self._file is not None:
+            self._file.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class StreamResampler:
+    """:func:`resample`'s soxr filter applied block by block with its state carried over.
+
+    Rates may be fractional (16000 / 3). Blocks are (channels, n); call with
+    ``last=True`` once at the end to flush the filter's delay line.
+    """
+
+    def __init__(self, orig_rate, target_rate, channels):
+        self._stream = None
+        if float(orig_rate) != float(target_rate):
+            import soxr
+
+            self._stream = soxr.ResampleStream(
+                float(orig_rate), float(target_rate), int(channels), dtype="float32", quality="soxr_hq"
+            )
+
+    def __call__(self, block, last=False):
+        block = np.asarray(block, dtype=np.float32)
+        if self._stream is None:
+            return block
+        return self._stream.resample_chunk(np.ascontiguousarray(block.T), last=last).T
+
+
+class AtomicAudioWriter:
+    """A sound file written block by block under a temporary name.
+
+    Leaving the ``with`` block normally renames it to ``path`` in one step;
+    an exception deletes it, so ``path`` never holds half a file.
+    ``format`` defaults to the one ``path``'s extension implies.
+    """
+
+    def __init__(self, path, rate, channels, subtype=None, format=None):
+        self.path = os.fspath(path)
+        folder = os.path.dirname(os.path.abspath(self.path))
+        os.makedirs(folder, exist_ok=True)
+        fd, self._tmp = tempfile.mkstemp(prefix=".partial-", suffix=os.path.splitext(self.path)[1], dir=folder)
+        os.close(fd)
+        os.chmod(self._tmp, 0o644)  # mkstemp's 0600 would make the output private to its writer
+        try:
+            self._file = soundfile.SoundFile(
+                self._tmp, "w", samplerate=int(rate), channels=int(channels), subtype=subtype, format=format
+            )
+        except BaseException:
+            os.remove(self._tmp)
+            raise
+
+    def write(self, block):
+        """Append a (channels, n) float block."""
+        self._file.write(np.ascontiguousarray(np.asarray(block, dtype=np.float32).T))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, traceback):
+        try:
+            self._file.close()
+            if exc_type is None:
+                os.replace(self._tmp, self.path)
+        finally:
+            if os.path.exists(self._tmp):
+                os.remove(self._tmp)

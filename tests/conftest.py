@@ -31,3 +31,58 @@ def shared_data():
     if not SHARED_DATA.is_dir():
         raise FileNotFoundError(f"real test recordings not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+def build_mock_vggish(folder, seed=0):
+    """Save a small SavedModel with exactly VGGish's TF-Hub signature to ``folder``.
+
+    Built the way tensorflow/models' vggish_export_tfhub.py builds the real
+    one (a tf.Module whose tf.function calls a wrap_function'd graph with
+    variables made by a creator hook): one 1-D float32 waveform in, [N, 128]
+    float32 out, from VGGish's log-mel front end, two 3x3 convolutions with
+    2x2 max-pooling and a linear 128-d embedding layer.
+    """
+    import tensorflow as tf
+
+    from audiosr.features.vggish import log_mel_patches
+
+    rng = np.random.default_rng(seed)
+    initial = {
+        "conv1": rng.normal(0, 0.1, (3, 3, 1, 8)).astype("float32"),
+        "conv2": rng.normal(0, 0.1, (3, 3, 8, 16)).astype("float32"),
+        "embedding": rng.normal(0, 0.01, (24 * 16 * 16, 128)).astype("float32"),
+    }
+
+    class MockVGGish(tf.Module):
+        def __init__(self):
+            super().__init__()
+            self._variables = []
+
+            def track(next_creator, **kwargs):
+                kwargs["initial_value"] = initial[kwargs["name"]]
+                variable = next_creator(**kwargs)
+                self._variables.append(variable)
+                return variable
+
+            def define(waveform):
+                with tf.variable_creator_scope(track):
+                    weights = {name: tf.compat.v1.get_variable(name, value.shape) for name, value in initial.items()}
+                    x = tf.reshape(log_mel_patches(waveform), [-1, 96, 64, 1])
+                    for name in ("conv1", "conv2"):
+                        x = tf.nn.max_pool2d(tf.nn.relu(tf.nn.conv2d(x, weights[name], 1, "SAME")), 2, 2, "SAME")
+                    return tf.matmul(tf.reshape(x, [-1, 24 * 16 * 16]), weights["embedding"])
+
+            self._vggish_fn = tf.compat.v1.wrap_function(define, signature=(tf.TensorSpec([None], tf.float32),))
+
+        @tf.function(input_signature=(tf.TensorSpec([None], tf.float32),))
+        def __call__(self, waveform):
+            return self._vggish_fn(waveform)
+
+    tf.saved_model.save(MockVGGish(), str(folder))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def mock_vggish(tmp_path_factory):
+    """Folder of a SavedModel with VGGish's TF-Hub signature (see build_mock_vggish)."""
+    return build_mock_vggish(tmp_path_factory.mktemp("mock_vggish"))

@@ -1,0 +1,135 @@
+"""Scoring models against interpolation baselines on whole recordings.
+
+The low-res input is made from each high-res reference exactly as in
+training (:func:`audiosr.lowres.simulate_lowres`), every method reconstructs
+the whole utterance, and SNR / LSD (:mod:`audiosr.metrics`) are computed per
+file. These rows feed the command line's table and the paper's Figure 3.
+"""
+
+import csv
+import logging
+import os
+import tempfile
+
+import numpy as np
+
+from audiosr.audio_io import AudioFileError, load_audio
+from audiosr.baselines import BASELINES
+from audiosr.inference import enhance
+from audiosr.lowres import SAMPLE_RATE, decimate, simulate_lowres
+from audiosr.metrics import N_FFT, lsd, snr
+
+LOGGER = logging.getLogger("audiosr")
+# LSD's centred STFT frames need more than half a window of signal.
+MIN_REFERENCE_SAMPLES = N_FFT
+CSV_FIELDS = ("file", "method", "snr", "lsd")
+
+
+def check_models(models, ratio, sample_rate=SAMPLE_RATE):
+    """Refuse models trained for another ratio or output rate than the evaluation's."""
+    for name, model in models.items():
+        model_ratio = getattr(model, "ratio", ratio)
+        model_rate = getattr(model, "sample_rate", sample_rate)
+        if model_ratio != ratio or model_rate != sample_rate:
+            raise ValueError(
+                f"model {name!r} upsamples x{model_ratio} to {model_rate} Hz, "
+                f"but the evaluation is x{ratio} to {sample_rate} Hz"
+            )
+
+
+def reconstruct(y, ratio, models, baselines=("spline",)):
+    """Every method's estimate of high-res ``y`` from its low-res version: dict method -> signal.
+
+    Baselines interpolate the decimated signal; models enhance the spline
+    input of :func:`simulate_lowres`, the same input they were trained on.
+    """
+    unknown = [name for name in baselines if name not in BASELINES]
+    if unknown:
+        raise ValueError(f"unknown baselines {unknown}; choose from {sorted(BASELINES)}")
+    y = np.asarray(y, dtype=np.float32).reshape(-1)
+    estimates = {}
+    if baselines:
+        x_lr = decimate(y, ratio)
+        estimates.update({name: BASELINES[name](x_lr, ratio, length=y.shape[0]) for name in baselines})
+    if models:
+        spline_input = simulate_lowres(y, ratio)
+        estimates.update({name: enhance(model, spline_input) for name, model in models.items()})
+    return estimates
+
+
+def score(y, estimates):
+    """{method: {"snr": dB, "lsd": value}} of each estimate against reference ``y``."""
+    return {name: {"snr": snr(est, y), "lsd": lsd(est, y)} for name, est in estimates.items()}
+
+
+def load_reference(path, sample_rate=SAMPLE_RATE):
+    """A reference recording as 16 kHz (``sample_rate``) mono float32; raises AudioFileError."""
+    audio, _ = load_audio(path, target_rate=sample_rate, mono=True, min_samples=MIN_REFERENCE_SAMPLES)
+    return audio
+
+
+def evaluate_file(path, ratio, models, baselines=("spline",), sample_rate=SAMPLE_RATE):
+    """Load one reference, reconstruct it with every method and score it.
+
+    Returns ``(rows, reference, estimates)``; raises AudioFileError for a bad file.
+    """
+    y = load_reference(path, sample_rate)
+    estimates = reconstruct(y, ratio, models, baselines)
+    rows = [{"file": os.fspath(path), "method": method, **values} for method, values in score(y, estimates).items()]
+    return rows, y, estimates
+
+
+def evaluate_references(paths, ratio, models, baselines=("spline",), sample_rate=SAMPLE_RATE, progress=True,
+                        errors=None):
+    """Score baselines and models on whole reference files.
+
+    ``models`` maps display names to models. Returns rows
+    ``{"file", "method", "snr", "lsd"}``, baselines first, in file order.
+    Unreadable or too short files are skipped: each is logged as a warning
+    on the "audiosr" logger and, when ``errors`` is a list, appended to it as
+    an :class:`AudioFileError`.
+    """
+    from tqdm.auto import tqdm
+
+    check_models(models, ratio, sample_rate)
+    rows = []
+    for path in tqdm(list(paths), desc="evaluating", unit="file", disable=not progress):
+        try:
+            rows.extend(evaluate_file(path, ratio, models, baselines, sample_rate)[0])
+        except AudioFileError as error:
+            LOGGER.warning("skipped %s", error)
+            if errors is not None:
+                errors.append(error)
+    return rows
+
+
+def summarize(rows):
+    """{method: {"snr": mean, "lsd": mean, "files": n}}, methods in order of appearance."""
+    grouped = {}
+    for row in rows:
+        grouped.setdefault(row["method"], []).append(row)
+    return {
+        method: {
+            "snr": float(np.mean([r["snr"] for r in group])),
+            "lsd": float(np.mean([r["lsd"] for r in group])),
+            "files": len(group),
+        }
+        for method, group in grouped.items()
+    }
+
+
+def write_csv(rows, path):
+    """Write rows (file, method, snr, lsd) to ``path`` via a temporary file and a rename."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".partial-", suffix=".csv", dir=folder)
+    try:
+        with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=CSV_FIELDS, extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(rows)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)

@@ -1,0 +1,319 @@
+"""Upsampling whole recordings: overlapping chunks, cross-fades, constant memory.
+
+A signal of any length goes through the network in windows of
+``chunk_samples`` that overlap by ``overlap_samples``. Window starts are
+multiples of the generator's total stride, so each window sees the sample
+grid a whole-file pass would see; the first and last quarter of every overlap
+(the part a window edge can disturb) are dropped and the middle half is
+cross-faded with a raised cosine. Away from the ends of the file the result
+therefore equals a whole-file pass up to float rounding: no seams.
+
+:func:`upsample_file` streams a file through the same machinery block by
+block (read, resample to the model's input rate, spline to the output rate,
+enhance, write), so memory stays bounded by the chunk and batch sizes, not by
+the recording's length.
+"""
+
+import collections
+import math
+import os
+
+import numpy as np
+
+from audiosr.audio_io import AtomicAudioWriter, AudioFileError, AudioReader, StreamResampler
+from audiosr.baselines import spline_upsample
+
+DEFAULT_CHUNK_SAMPLES = 65536
+DEFAULT_OVERLAP_SAMPLES = 4096
+DEFAULT_BATCH_SIZE = 2
+PRECISIONS = ("float32", "bfloat16")
+# A cubic spline's dependence on a knot decays by ~0.27 per knot: 32 knots of
+# context on each side reproduce the whole-signal spline to float32 precision.
+SPLINE_CONTEXT = 32
+MIN_LOWRATE_SAMPLES = 16
+READ_BLOCK_SECONDS = 2.0
+_FLOAT_SUBTYPES = ("FLOAT", "DOUBLE")
+
+
+def load_model(path):
+    """Load an audiosr ``.keras`` model; its ratio and rates travel inside the file."""
+    import keras
+
+    import audiosr.models  # noqa: F401  (registers UNetSR, GANSR, WGANSR, SubPixel1D)
+
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise ValueError(f"{path}: no such model file")
+    try:
+        model = keras.saving.load_model(path, compile=False)
+    except Exception as error:  # Keras raises many types for a bad archive
+        raise ValueError(f"{path}: not a readable .keras model ({error})") from error
+    if not all(hasattr(model, name) for name in ("ratio", "sample_rate", "length_multiple")):
+        raise ValueError(f"{path}: not an audiosr model (it carries no ratio and sample rate)")
+    return model
+
+
+def model_input_rate(model):
+    """The exact rate the model's low-res input has (16000 / 3 is not an integer)."""
+    return model.sample_rate / model.ratio
+
+
+# ---------------------------------------------------------------- the network
+
+
+_PREDICTORS = collections.OrderedDict()
+_MAX_PREDICTORS = 4
+
+
+def make_predictor(model, precision="float32"):
+    """A compiled ``f(x)`` for float32 (batch, T, 1) numpy arrays, run with training=False.
+
+    Calls ``model.generator`` when the model has one (the SR models), else the
+    model itself. ``precision="bfloat16"`` computes the network in bfloat16
+    (weights and the residual sum stay float32): about 3x faster on CPUs with
+    native bfloat16 (AVX512-BF16, AMX), slower elsewhere. Compiled functions
+    are cached for the last few models.
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    key = (id(model), precision)
+    if key not in _PREDICTORS:
+        _PREDICTORS[key] = (model, _compile(getattr(model, "generator", model), precision))
+        while len(_PREDICTORS) > _MAX_PREDICTORS:
+            _PREDICTORS.popitem(last=False)
+    _PREDICTORS.move_to_end(key)
+    return _PREDICTORS[key][1]
+
+
+def _compile(network, precision):
+    import tensorflow as tf
+
+    forward = _bfloat16_forward(network) if precision == "bfloat16" else lambda x: network(x, training=False)
+    compiled = tf.function(forward, input_signature=[tf.TensorSpec([None, None, 1], tf.float32)])
+    return lambda x: compiled(np.asarray(x, dtype=np.float32)).numpy()
+
+
+def _bfloat16_forward(network):
+    """A bfloat16 copy of ``network``; an AudioUNet's final input + residual sum stays float32."""
+    import keras
+    from keras import ops
+
+    def bfloat16_layer(layer):
+        return layer.__class__.from_config({**layer.get_config(), "dtype": "mixed_bfloat16"})
+
+    copy = keras.models.clone_model(network, clone_function=bfloat16_layer)
+    copy.set_weights(network.get_weights())
+    names = [layer.name for layer in copy.layers]
+    if "residual" in names:
+        branch = [t for t in copy.get_layer("residual").input if t is not copy.inputs[0]]
+        if len(branch) == 1:
+            body = keras.Model(copy.inputs, branch[0])
+            return lambda x: x + ops.cast(body(x, training=False), "float32")
+    return lambda x: ops.cast(copy(x, training=False), "float32")
+
+
+def _length_multiple(model, length_multiple):
+    if length_multiple is None:
+        length_multiple = getattr(model, "length_multiple", None)
+    if length_multiple is None:
+        raise ValueError("pass length_multiple for a model without a length_multiple attribute")
+    return int(length_multiple)
+
+
+def _round_up(value, multiple):
+    return int(math.ceil(value / multiple) * multiple)
+
+
+# ------------------------------------------------------------- chunked enhancer
+
+
+class ChunkedEnhancer:
+    """The streaming core of :func:`enhance`.
+
+    ``push`` (channels, n) blocks of spline input, collect the (channels, m)
+    blocks of output it returns, then ``finish()`` for the rest; the outputs
+    concatenate to exactly the input's length. Channels are processed
+    independently, windows of all channels share batches. ``chunk_samples``
+    and ``overlap_samples`` are rounded up to the length multiple; the chunk
+    must exceed twice the overlap.
+    """
+
+    def __init__(self, predict, length_multiple, channels=1, chunk_samples=DEFAULT_CHUNK_SAMPLES,
+                 overlap_samples=DEFAULT_OVERLAP_SAMPLES, batch_size=DEFAULT_BATCH_SIZE):
+        self._predict = predict
+        self._multiple = int(length_multiple)
+        self.chunk = _round_up(chunk_samples, self._multiple)
+        self.overlap = _round_up(overlap_samples, self._multiple)
+        if self.overlap < 4 or self.chunk <= 2 * self.overlap:
+            raise ValueError(
+                f"need chunk_samples > 2 * overlap_samples and overlap_samples >= 4, got "
+                f"{self.chunk} and {self.overlap} (after rounding up to multiples of {self._multiple})"
+            )
+        self.hop = self.chunk - self.overlap
+        self._batch_size = int(batch_size)
+        self._windows_per_batch = max(1, self._batch_size // channels)
+        margin = self.overlap // 4
+        fade = self.overlap - 2 * margin
+        self._fade_in = np.zeros(self.overlap, dtype=np.float32)
+        self._fade_in[margin:margin + fade] = 0.5 - 0.5 * np.cos(np.pi * (np.arange(fade) + 0.5) / fade)
+        self._fade_in[margin + fade:] = 1.0
+        self._pending = np.zeros((channels, 0), dtype=np.float32)  # input from the next window's start on
+        self._windows = []
+        self._tail = None  # faded-out end of the last window, still owed the next window's fade-in
+
+    def push(self, block):
+        block = np.asarray(block, dtype=np.float32)
+        self._pending = np.concatenate([self._pending, block], axis=1)
+        while self._pending.shape[1] >= self.chunk:
+            self._windows.append(self._pending[:, :self.chunk])
+            self._pending = self._pending[:, self.hop:]
+        if len(self._windows) < self._windows_per_batch:
+            return self._pending[:, :0]
+        return self._run_windows()
+
+    def finish(self):
+        """Output for everything pushed and not yet returned."""
+        parts = [self._run_windows()] if self._windows else []
+        remaining = self._pending.shape[1]
+        if remaining:
+            padded = np.pad(self._pending, ((0, 0), (0, _round_up(remaining, self._multiple) - remaining)))
+            parts.append(self._blend(self._predict_windows(padded[None])[0], last=True)[:, :remaining])
+        self._pending = self._pending[:, :0]
+        return np.concatenate(parts, axis=1) if parts else self._pending
+
+    def _run_windows(self):
+        outputs = self._predict_windows(np.stack(self._windows))
+        self._windows = []
+        return np.concatenate([self._blend(output, last=False) for output in outputs], axis=1)
+
+    def _predict_windows(self, windows):
+        """(windows, channels, T) -> same, in batches of at most ``batch_size`` rows."""
+        rows = windows.reshape(-1, windows.shape[-1], 1)
+        out = np.concatenate(
+            [self._predict(rows[i:i + self._batch_size]) for i in range(0, rows.shape[0], self._batch_size)]
+        )
+        return out.reshape(windows.shape)
+
+    def _blend(self, output, last):
+        """Cross-fade one window's output with the previous tail; return its finished part."""
+        if self._tail is not None:
+            output[:, :self.overlap] = output[:, :self.overlap] * self._fade_in + self._tail
+        if last:
+            self._tail = None
+            return output
+        self._tail = output[:, self.hop:] * (1.0 - self._fade_in)
+        return output[:, :self.hop]
+
+
+def enhance(model, spline_input, chunk_samples=DEFAULT_CHUNK_SAMPLES, overlap_samples=DEFAULT_OVERLAP_SAMPLES,
+            batch_size=DEFAULT_BATCH_SIZE, precision="float32", length_multiple=None):
+    """Run ``model`` over a 1-D spline-upsampled signal of any length.
+
+    Returns a float32 array of the same length. ``model`` is an audiosr model
+    (or any Keras model mapping (b, T, 1) to (b, T, 1); then pass
+    ``length_multiple``, the multiple its input length must be).
+    """
+    x = np.asarray(spline_input, dtype=np.float32)
+    if x.ndim != 1:
+        raise ValueError(f"enhance expects a 1-D signal, got shape {x.shape}")
+    enhancer = ChunkedEnhancer(
+        make_predictor(model, precision), _length_multiple(model, length_multiple), 1,
+        chunk_samples, overlap_samples, batch_size,
+    )
+    return np.concatenate([enhancer.push(x[None]), enhancer.finish()], axis=1)[0]
+
+
+# ------------------------------------------------------------- whole files
+
+
+class StreamingSpline:
+    """:func:`audiosr.baselines.spline_upsample` of a stream of low-rate blocks.
+
+    Each output block is the spline through its samples plus ``context``
+    samples on each side, so the concatenation matches the whole-signal
+    spline (of length ``ratio`` times the input's) to float32 precision.
+    """
+
+    def __init__(self, ratio, channels, context=SPLINE_CONTEXT):
+        self.ratio = int(ratio)
+        self.context = int(context)
+        self._buffer = np.zeros((channels, 0), dtype=np.float32)
+        self._offset = 0  # low-rate index of self._buffer[:, 0]
+        self._done = 0  # low-rate samples whose high-rate samples are out
+
+    def push(self, block, last=False):
+        self._buffer = np.concatenate([self._buffer, np.asarray(block, dtype=np.float32)], axis=1)
+        end = self._offset + self._buffer.shape[1]
+        stop = end if last else end - self.context
+        if stop <= self._done:
+            return self._buffer[:, :0]
+        start = (self._done - self._offset) * self.ratio
+        length = (stop - self._offset) * self.ratio
+        high = np.stack([spline_upsample(channel, self.ratio, length)[start:] for channel in self._buffer])
+        keep = max(stop - self.context, self._offset)
+        self._buffer = self._buffer[:, keep - self._offset:]
+        self._offset, self._done = keep, stop
+        return high
+
+
+def upsample_file(model, input_path, output_path, subtype=None, format=None, overwrite=False,
+                  chunk_samples=DEFAULT_CHUNK_SAMPLES, overlap_samples=DEFAULT_OVERLAP_SAMPLES,
+                  batch_size=DEFAULT_BATCH_SIZE, precision="float32", on_progress=None):
+    """Upsample one audio file with constant memory; write ``output_path`` atomically.
+
+    The input (any rate, any channel count) is resampled to the model's input
+    rate when needed, each channel is upsampled on its own, and the output
+    has the same channels at ``model.sample_rate``. Non-float ``subtype``\\ s
+    get samples clipped to [-1, 1]. ``on_progress(seconds)`` is called as
+    input is consumed. Returns a dict describing the job (rates, channels,
+    seconds, clipped samples). Raises :class:`AudioFileError` for bad input
+    (the partial output is removed), ``FileExistsError`` for an existing
+    output without ``overwrite``, ``ValueError`` if the output is the input.
+    """
+    input_path, output_path = os.fspath(input_path), os.fspath(output_path)
+    if os.path.exists(output_path):
+        if os.path.exists(input_path) and os.path.samefile(input_path, output_path):
+            raise ValueError(f"{output_path}: output would overwrite its input")
+        if not overwrite:
+            raise FileExistsError(f"{output_path}: output exists (pass overwrite to replace it)")
+    low_rate = model_input_rate(model)
+    with AudioReader(input_path) as reader:
+        if reader.frames * low_rate / reader.rate < MIN_LOWRATE_SAMPLES:
+            need = math.ceil(MIN_LOWRATE_SAMPLES * reader.rate / low_rate)
+            raise AudioFileError(
+                input_path, f"too short: {reader.frames} samples at {reader.rate} Hz, need at least {need} samples"
+            )
+        resampler = StreamResampler(reader.rate, low_rate, reader.channels)
+        spline = StreamingSpline(model.ratio, reader.channels)
+        enhancer = ChunkedEnhancer(
+            make_predictor(model, precision), model.length_multiple, reader.channels,
+            chunk_samples, overlap_samples, batch_size,
+        )
+        clip = (subtype or "").upper() not in _FLOAT_SUBTYPES
+        clipped = 0
+        with AtomicAudioWriter(output_path, model.sample_rate, reader.channels, subtype, format) as writer:
+
+            def write(block):
+                nonlocal clipped
+                if clip:
+                    clipped += int(np.count_nonzero(np.abs(block) > 1.0))
+                    block = np.clip(block, -1.0, 1.0)
+                writer.write(block)
+
+            block_frames = max(1024, int(READ_BLOCK_SECONDS * reader.rate))
+            for block in reader.blocks(block_frames):
+                write(enhancer.push(spline.push(resampler(block))))
+                if on_progress is not None:
+                    on_progress(block.shape[1] / reader.rate)
+            flushed = resampler(np.zeros((reader.channels, 0), dtype=np.float32), last=True)
+            write(enhancer.push(spline.push(flushed, last=True)))
+            write(enhancer.finish())
+        return {
+            "input_rate": reader.rate,
+            "model_input_rate": low_rate,
+            "output_rate": model.sample_rate,
+            "resampled": reader.rate != low_rate,
+            "channels": reader.channels,
+            "seconds": reader.frames / reader.rate,
+            "clipped": clipped,
+        }
