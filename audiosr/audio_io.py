@@ -7,6 +7,7 @@ a one-line reason, and callers decide whether to skip the file or stop.
 
 import os
 import tempfile
+import warnings
 
 import numpy as np
 import soundfile
@@ -37,9 +38,12 @@ def _decode(path):
     try:
         import librosa
 
-        data, rate = librosa.load(path, sr=None, mono=False)
+        with warnings.catch_warnings():  # librosa warns that it falls back to audioread
+            warnings.simplefilter("ignore")
+            data, rate = librosa.load(path, sr=None, mono=False)
     except Exception as error:  # librosa surfaces many backend-specific errors
-        raise AudioFileError(path, f"not readable as audio ({first_error}; {error})") from error
+        reasons = [getattr(first_error, "error_string", None) or str(first_error), str(error) or type(error).__name__]
+        raise AudioFileError(path, f"not readable as audio ({'; '.join(reasons)})") from error
     return np.atleast_2d(data).astype(np.float32), int(rate)
 
 
