@@ -84,3 +84,12 @@ def plot_loss_curves(histories, path, metric="val_loss", title=None):
     if title:
         axis.set_title(title)
     save_figure_atomic(figure, path)
+
+
+def figure_to_array(figure):
+    """RGB pixels (height, width, 3) uint8 of ``figure``, which is then closed (for TensorBoard images)."""
+    try:
+        figure.canvas.draw()
+        return np.asarray(figure.canvas.buffer_rgba())[..., :3].copy()
+    finally:
+        plt.close(figure)

@@ -1,0 +1,286 @@
+"""Training runs: distribution strategy, run folders, checkpoints that resume, logs.
+
+A run folder (named by :func:`run_name` after its settings) holds::
+
+    flags.txt            the settings it was started with (a valid absl flagfile)
+    checkpoints/         state.json + the latest epoch's weights and optimizer states
+    best.keras           the model with the lowest validation loss so far
+    history.csv          one row per epoch: every training and validation term
+    tensorboard/         scalars (train/, validation/), audio and spectrograms (samples/)
+
+Killing a run at any moment and calling :func:`fit_run` again with the same
+folder continues from the last finished epoch: every file is written under a
+temporary name and renamed, and ``state.json`` names a weights file only
+after that file is complete. Keras' BackupAndRestore is not used because it
+writes in place (a kill mid-write corrupts the only copy), builds only the
+main optimizer before loading (the GAN's ``d_optimizer`` would be missing)
+and forgets the best validation loss, so a resumed run could overwrite a
+better ``best.keras``.
+"""
+
+import json
+import logging
+import os
+import tempfile
+
+import keras
+import numpy as np
+
+from audiosr.callbacks import AudioSampleLogger, StopOnNonFiniteLoss
+from audiosr.lowres import SAMPLE_RATE
+from audiosr.reporting import read_history, write_text_atomic
+
+LOGGER = logging.getLogger("audiosr")
+STRATEGIES = ("default", "mirrored", "multi_worker")
+STATE_NAME = "state.json"
+# Flags that may change between the start of a run and its resumption.
+RESUMABLE_CHANGES = ("epochs", "strategy", "verbose", "steps_per_epoch", "validation_steps")
+
+
+class RunSettingsError(ValueError):
+    """A run folder exists but was started with other settings."""
+
+
+def make_strategy(name):
+    """The tf.distribute strategy called ``name``.
+
+    "default": one device, no strategy. "mirrored": all local GPUs (or the
+    logical CPUs configured before TensorFlow started). "multi_worker":
+    synchronous training across the machines described by ``TF_CONFIG``
+    (without it, one local worker).
+    """
+    import tensorflow as tf
+
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multi_worker":
+        if "TF_CONFIG" not in os.environ:
+            LOGGER.warning("strategy multi_worker without TF_CONFIG: training as a single local worker")
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    raise ValueError(f"unknown strategy {name!r}; choose from {STRATEGIES}")
+
+
+def is_chief(strategy):
+    """Whether this process writes the run's files (always, except non-chief multi-worker tasks)."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None:
+        return True
+    cluster = resolver.cluster_spec().as_dict()
+    if not cluster:
+        return True
+    task_type, task_id = resolver.task_type, resolver.task_id
+    return task_type == "chief" or (task_type == "worker" and task_id == 0 and "chief" not in cluster)
+
+
+def run_name(dataset, ratio, model, content, preset, seed):
+    """The folder name of a run, e.g. ``vctk-r2-wgan-c-paper-s0``."""
+    return f"{dataset}-r{int(ratio)}-{model}{'-c' if content else ''}-{preset}-s{int(seed)}"
+
+
+def _parse_flag_lines(text):
+    settings = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("--"):
+            name, _, value = line[2:].partition("=")
+            settings[name] = value
+    return settings
+
+
+def record_settings(run_dir, flags_text, may_change=RESUMABLE_CHANGES):
+    """Write ``flags.txt`` into ``run_dir``, refusing to mix two runs' settings in one folder.
+
+    ``flags_text`` is absl flagfile text (``--name=value`` lines). When the
+    folder already holds a run, every setting except those in ``may_change``
+    must match; otherwise :class:`RunSettingsError` names the differences.
+    """
+    path = os.path.join(os.fspath(run_dir), "flags.txt")
+    if os.path.isfile(path):
+        with open(path, encoding="utf-8") as handle:
+            old = _parse_flag_lines(handle.read())
+        new = _parse_flag_lines(flags_text)
+        differ = sorted(k for k in set(old) | set(new) if k not in may_change and old.get(k) != new.get(k))
+        if differ:
+            details = "; ".join(f"--{k}: {old.get(k)!r} then, {new.get(k)!r} now" for k in differ)
+            raise RunSettingsError(
+                f"{run_dir} holds a run started with other settings ({details}). "
+                "Resume it with its own flags (--flagfile=" + path + "), or pick another --run_name or --logdir."
+            )
+    write_text_atomic(path, flags_text)
+    return path
+
+
+def build_optimizer_states(model):
+    """Create the optimizers' variables (moments, step counters) so saved states can load into them."""
+    generator_weights = getattr(model, "generator", model).trainable_variables
+    model.optimizer.build(generator_weights)
+    if hasattr(model, "d_optimizer"):
+        model.d_optimizer.build(model.discriminator.trainable_variables)
+
+
+def build_compiled_model(kind, ratio, preset, input_length, learning_rate, strategy=None, content_network=None,
+                         content_weight=1.0, seed=None, **model_kwargs):
+    """``audiosr.models.build_model`` + Adam(``learning_rate``) for every optimizer, inside ``strategy``'s scope.
+
+    Load a ``content_network`` under the same scope too.
+    """
+    import tensorflow as tf
+
+    from audiosr.models import build_model
+
+    strategy = strategy or tf.distribute.get_strategy()
+    with strategy.scope():
+        model = build_model(kind, ratio, preset=preset, input_length=input_length, content_network=content_network,
+                            content_weight=content_weight, seed=seed, **model_kwargs)
+        optimizers = {"optimizer": keras.optimizers.Adam(learning_rate)}
+        if kind != "unet":
+            optimizers["d_optimizer"] = keras.optimizers.Adam(learning_rate)
+        model.compile(**optimizers)
+    return model
+
+
+def _save_atomic(save, path):
+    """Call ``save(tmp)`` for a temporary name with ``path``'s suffix, then rename it to ``path``."""
+    folder, name = os.path.split(os.path.abspath(path))
+    suffix = ".weights.h5" if name.endswith(".weights.h5") else os.path.splitext(name)[1]
+    fd, tmp = tempfile.mkstemp(prefix=".partial-", suffix=suffix, dir=folder)
+    os.close(fd)
+    try:
+        save(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+class RunCheckpoint(keras.callbacks.Callback):
+    """Saves the full training state every epoch and the best model by ``monitor``.
+
+    Order of writes per epoch: ``epoch-NNNN.weights.h5`` (model weights, both
+    optimizers' states, seed-generator states), then ``best.keras`` if the
+    monitored value improved, then ``state.json`` pointing at the new weights
+    (epoch done, best value and epoch), then the old weights are deleted. A
+    kill between any two steps leaves a consistent state.
+    """
+
+    def __init__(self, run_dir, monitor="val_loss", write=True):
+        super().__init__()
+        self.run_dir = os.fspath(run_dir)
+        self.folder = os.path.join(self.run_dir, "checkpoints")
+        self.best_path = os.path.join(self.run_dir, "best.keras")
+        self.monitor = monitor
+        self.write = write
+        self.state = self.read_state(run_dir) or {"epoch": 0, "weights": None, "best": None, "best_epoch": None}
+
+    @staticmethod
+    def read_state(run_dir):
+        """The saved ``state.json`` of a run folder, or None before its first epoch ends."""
+        path = os.path.join(os.fspath(run_dir), "checkpoints", STATE_NAME)
+        if not os.path.isfile(path):
+            return None
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+
+    def restore(self, model):
+        """Load the last saved state into compiled ``model``; returns the number of epochs done."""
+        self.set_model(model)
+        if not self.state["weights"]:
+            return 0
+        path = os.path.join(self.folder, self.state["weights"])
+        build_optimizer_states(model)
+        try:
+            model.load_weights(path)
+        except Exception as error:  # h5py / Keras raise many types for a bad or foreign file
+            raise RuntimeError(
+                f"{path}: cannot resume from this checkpoint ({error}). Was the run started with another "
+                "model, preset or content network? Delete the run folder to start afresh."
+            ) from error
+        LOGGER.info("resumed %s after epoch %d", self.run_dir, self.state["epoch"])
+        return int(self.state["epoch"])
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not self.write:
+            return
+        logs = logs or {}
+        os.makedirs(self.folder, exist_ok=True)
+        weights = f"epoch-{epoch + 1:04d}.weights.h5"
+        _save_atomic(self.model.save_weights, os.path.join(self.folder, weights))
+        value = logs.get(self.monitor, logs.get("loss"))
+        state = dict(self.state, epoch=epoch + 1, weights=weights)
+        if value is not None and (state["best"] is None or float(value) < state["best"]):
+            _save_atomic(self.model.save, self.best_path)
+            state.update(best=float(value), best_epoch=epoch + 1)
+        write_text_atomic(os.path.join(self.folder, STATE_NAME), json.dumps(state, indent=1))
+        if self.state["weights"] and self.state["weights"] != weights:
+            old = os.path.join(self.folder, self.state["weights"])
+            if os.path.exists(old):
+                os.remove(old)
+        self.state = state
+
+
+def _truncate_history(path, epochs):
+    """Drop rows of epochs not covered by the checkpoint (written before a kill)."""
+    if not os.path.isfile(path):
+        return
+    with open(path, encoding="utf-8") as handle:
+        lines = handle.read().splitlines(keepends=True)
+    if epochs == 0:
+        os.remove(path)
+    elif len(lines) > epochs + 1:
+        write_text_atomic(path, "".join(lines[:epochs + 1]))
+
+
+def first_clip(dataset):
+    """The first example of a batched (spline, high-res) dataset, as two 1-D arrays."""
+    x, y = next(iter(dataset))
+    return np.asarray(x)[0, :, 0], np.asarray(y)[0, :, 0]
+
+
+def fit_run(model, train_data, run_dir, epochs, val_data=None, steps_per_epoch=None, validation_steps=None,
+            sample_clip=None, sample_rate=SAMPLE_RATE, write=True, callbacks=(), verbose="auto"):
+    """Train compiled ``model`` in ``run_dir`` up to ``epochs``, resuming what is there.
+
+    ``sample_clip`` is a (spline input, high-res) pair logged to TensorBoard
+    each epoch (default: the first validation example). ``validation_steps``
+    scores the same first batches of ``val_data`` every epoch. ``write=False``
+    (non-chief workers) restores but writes nothing. ``callbacks`` are run
+    after the NaN check and before the checkpoint. Returns the run's whole
+    history ({metric: [per epoch]}), earlier sessions included.
+    """
+    run_dir = os.fspath(run_dir)
+    history_path = os.path.join(run_dir, "history.csv")
+    checkpoint = RunCheckpoint(run_dir, write=write)
+    with model.distribute_strategy.scope():
+        initial_epoch = checkpoint.restore(model)
+    if initial_epoch >= epochs:
+        LOGGER.warning("%s already finished %d of %d epochs: nothing to do", run_dir, initial_epoch, epochs)
+        return read_history(history_path) if os.path.isfile(history_path) else {}
+
+    all_callbacks = [StopOnNonFiniteLoss(), *callbacks]
+    if write:
+        os.makedirs(run_dir, exist_ok=True)
+        _truncate_history(history_path, initial_epoch)
+        if sample_clip is None and val_data is not None:
+            sample_clip = first_clip(val_data)
+        all_callbacks += [
+            keras.callbacks.CSVLogger(history_path, append=True),
+            keras.callbacks.TensorBoard(os.path.join(run_dir, "tensorboard"), write_graph=False),
+        ]
+        if sample_clip is not None:
+            all_callbacks.append(AudioSampleLogger(os.path.join(run_dir, "tensorboard", "samples"),
+                                                   *sample_clip, sample_rate=sample_rate))
+    all_callbacks.append(checkpoint)
+    if val_data is not None and validation_steps:
+        # Keras would carry a validation iterator over from one epoch to the next,
+        # scoring a different subset each time; the same batches every epoch keep
+        # "best by validation loss" meaningful.
+        val_data = val_data.take(validation_steps)
+    model.fit(
+        train_data, validation_data=val_data, epochs=epochs, initial_epoch=initial_epoch,
+        steps_per_epoch=steps_per_epoch, callbacks=all_callbacks,
+        verbose=verbose, shuffle=False,  # datasets shuffle themselves
+    )
+    return read_history(history_path) if write else {}
+

@@ -1,0 +1,163 @@
+"""Quality check on your own recordings: train on one folder, score whole files of another.
+
+Cuts training clips from ``--train_dir`` (one or more folders, comma
+separated; 10 % of the files go to validation), trains the CPU preset of
+each model in ``--models`` for ``--budget_minutes`` of wall-clock time per
+model and ratio (keeping the weights with the best validation loss), then
+upsamples every file of ``--test_dir`` whole and prints the study's Figure 3
+table: SNR (dB, higher is better) and LSD (lower is better) of the spline
+baseline and of each model, for each ratio in ``--scales``.
+
+    python bench/bench_quality.py --train_dir=speech/train --test_dir=speech/test \\
+        --scales=2,4 --models=unet,gan,wgan --budget_minutes=6
+
+Model names: unet, gan, wgan, optionally with -c for the content loss
+(``--content_network`` names the feature network). Prepared clips are cached
+in ``--work_dir`` (reused while the inputs and settings are the same,
+replaced otherwise); training runs start afresh each time.
+"""
+
+import argparse
+import os
+import shutil
+import tempfile
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--train_dir", required=True, help="folder(s) of training recordings, comma separated")
+    parser.add_argument("--test_dir", required=True, help="folder(s) of test recordings, comma separated")
+    parser.add_argument("--scales", default="2,4", help="upsampling ratios, comma separated")
+    parser.add_argument("--models", default="unet,gan,wgan", help="models: unet, gan, wgan (+ -c), comma separated")
+    parser.add_argument("--budget_minutes", type=float, default=10.0, help="training time per model and ratio")
+    parser.add_argument("--preset", default="cpu", help="AudioUNet preset")
+    parser.add_argument("--batch_size", type=int, default=16)
+    parser.add_argument("--learning_rate", type=float, default=3e-4)
+    parser.add_argument("--steps_per_epoch", type=int, default=100, help="batches between validations")
+    parser.add_argument("--validation_steps", type=int, default=10, help="validation batches per validation")
+    parser.add_argument("--num_clips", type=int, default=4000, help="training clips to cut")
+    parser.add_argument("--clip_seconds", type=float, default=0.512, help="clip length (a multiple of the "
+                        "preset's stride at 16 kHz: 0.512 s = 8192 samples)")
+    parser.add_argument("--lambda_adv", type=float, default=0.01, help="GAN/WGAN adversarial weight (study: 0.01)")
+    parser.add_argument("--n_critic", type=int, default=5, help="WGAN critic steps per generator step")
+    parser.add_argument("--content_network", default="vggish", help="feature network of the -c models")
+    parser.add_argument("--content_weight", type=float, default=1.0)
+    parser.add_argument("--max_test_files", type=int, default=0, help="score only the first N test files (0: all)")
+    parser.add_argument("--work_dir", default=os.path.join(tempfile.gettempdir(), "audiosr-bench-quality"),
+                        help="cache of prepared clips and scratch space for runs")
+    parser.add_argument("--out_dir", default=None, help="also write the table (markdown, CSV) and per-file scores")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--verbose", type=int, default=2, help="Keras verbosity while training")
+    return parser.parse_args(argv)
+
+
+def prepare_training_clips(folders, out_dir, ratios, num_clips, clip_seconds, seed):
+    """Clips of every recording under ``folders`` (90 % train / 10 % val by file) in ``out_dir``."""
+    from audiosr import corpora, prep
+
+    sources, skipped = [], []
+    for folder in folders:
+        found, passed_over = corpora.folder_sources(folder, val_fraction=0.1, test_fraction=0.0, seed=seed)
+        sources += found
+        skipped += passed_over
+    return prep.prepare_corpus(sources, out_dir, num_clips, ratios=ratios, seed=seed, clip_seconds=clip_seconds,
+                               skipped=skipped, info={"corpus": "bench_quality", "folders": folders},
+                               overwrite=True)
+
+
+def train_one(name, ratio, data_dir, clip_samples, run_dir, args):
+    """Train model ``name`` for the time budget; returns (best model, training summary)."""
+    import keras
+
+    from audiosr.callbacks import TimeBudget
+    from audiosr.data import make_dataset
+    from audiosr.reporting import parse_model_name
+    from audiosr.training import build_compiled_model, fit_run
+
+    kind, content = parse_model_name(name)
+    content_network = None
+    if content:
+        from audiosr.features import load_content_network
+
+        content_network = load_content_network(args.content_network)
+    adversarial = {} if kind == "unet" else {"lambda_adv": args.lambda_adv}
+    if kind == "wgan":
+        adversarial["n_critic"] = args.n_critic
+    keras.utils.set_random_seed(args.seed)
+    model = build_compiled_model(kind, ratio, args.preset, clip_samples, args.learning_rate,
+                                 content_network=content_network, content_weight=args.content_weight,
+                                 seed=args.seed, **adversarial)
+    train = make_dataset(data_dir, "train", ratio, args.batch_size, shuffle=True, seed=args.seed, repeat=True)
+    val = make_dataset(data_dir, "val", ratio, args.batch_size, shuffle=False, deterministic=True,
+                       drop_remainder=False)
+    budget = TimeBudget(args.budget_minutes * 60)
+    started = time.monotonic()
+    history = fit_run(model, train, run_dir, epochs=100000, val_data=val, steps_per_epoch=args.steps_per_epoch,
+                      validation_steps=args.validation_steps, callbacks=[budget], verbose=args.verbose)
+    seconds = time.monotonic() - started
+    best = keras.saving.load_model(os.path.join(run_dir, "best.keras"))
+    losses = history["val_loss"]
+    best_epoch = min(range(len(losses)), key=losses.__getitem__)
+    return best, {"steps": int(model.optimizer.iterations), "seconds": seconds, "epochs": len(losses),
+                  "best_epoch": best_epoch + 1, "best_val_loss": losses[best_epoch],
+                  "best_val_snr": history["val_snr"][best_epoch]}
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    from audiosr import corpora
+    from audiosr.evaluation import evaluate_references, summarize, write_csv
+    from audiosr.reporting import figure3_markdown, model_label, parse_model_name, write_figure3
+
+    ratios = sorted({int(r) for r in args.scales.split(",")})
+    names = [n.strip() for n in args.models.split(",") if n.strip()]
+    labels = {n: model_label(*parse_model_name(n)) for n in names}
+    train_dirs = [os.path.abspath(d) for d in args.train_dir.split(",")]
+    test_files = [f for d in args.test_dir.split(",") for f in corpora.list_audio_files(d)[0]]
+    if args.max_test_files:
+        test_files = test_files[:args.max_test_files]
+
+    data_dir = os.path.join(args.work_dir, "clips")
+    manifest = prepare_training_clips(train_dirs, data_dir, ratios, args.num_clips, args.clip_seconds, args.seed)
+    clip_samples = int(manifest["clip_samples"])
+    print(f"training clips: {manifest['splits']['train']['clips']} train, {manifest['splits']['val']['clips']} val "
+          f"of {clip_samples} samples from {len(manifest['sources'])} files; {len(test_files)} test files")
+
+    runs_root = tempfile.mkdtemp(prefix="runs-", dir=args.work_dir)
+    summaries, per_file, trained = {}, {}, []
+    try:
+        for ratio in ratios:
+            models = {}
+            for name in names:
+                print(f"\n== r={ratio} {labels[name]}: training for {args.budget_minutes:g} min", flush=True)
+                model, info = train_one(name, ratio, data_dir, clip_samples,
+                                        os.path.join(runs_root, f"r{ratio}-{name}"), args)
+                models[labels[name]] = model
+                trained.append((ratio, labels[name], info))
+                print(f"   {info['steps']} steps in {info['seconds']:.0f} s; best val_loss {info['best_val_loss']:.3g} "
+                      f"(val SNR {info['best_val_snr']:.2f} dB) after {info['best_epoch']} of {info['epochs']} "
+                      "validations", flush=True)
+            rows = evaluate_references(test_files, ratio, models, baselines=("spline",))
+            per_file[ratio] = rows
+            summaries[ratio] = summarize(rows)
+    finally:
+        shutil.rmtree(runs_root, ignore_errors=True)
+
+    print("\nTraining:")
+    for ratio, label, info in trained:
+        print(f"  r={ratio} {label:7s} {info['steps']:6d} steps  {info['seconds']:6.0f} s  "
+              f"{info['steps'] * args.batch_size / info['seconds']:.1f} clips/s")
+    title = (f"Whole-file SNR / LSD on {len(test_files)} files of {args.test_dir}; models trained "
+             f"{args.budget_minutes:g} min each on {args.train_dir} (preset {args.preset})")
+    print("\n" + figure3_markdown(summaries, title=title))
+    if args.out_dir:
+        write_figure3(summaries, args.out_dir, stem="quality", title=title)
+        for ratio, rows in per_file.items():
+            write_csv(rows, os.path.join(args.out_dir, f"quality_per_file_r{ratio}.csv"))
+
+
+if __name__ == "__main__":
+    main()

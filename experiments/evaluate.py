@@ -1,0 +1,106 @@
+"""Evaluate the study's trained models and the spline baseline; write Figures 3 to 8.
+
+Run from the repository root after training (experiments/train.py):
+
+    python experiments/evaluate.py --dataset=vctk
+    python experiments/evaluate.py --dataset=synthetic --preset=cpu --models=unet --ratios=2
+
+For each ratio it loads ``<logdir>/<dataset>-r<ratio>-<model>-<preset>-s<seed>/best.keras``
+of every model in ``--models`` (a missing run is reported and left out),
+upsamples every recording of the test split whole, and writes to ``--out_dir``:
+
+    figure3.md / figure3.csv     SNR and LSD per ratio (rows) and method (columns)
+    per_file_r<r>.csv            the score of every file and method
+    figure4_r<r>.png             validation loss per epoch of each run
+    spectrograms_r<r>.png        one test clip: target, spline and every model (Figures 5-8)
+"""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from absl import app, flags, logging  # noqa: E402
+
+STUDY_MODELS = "unet,unet-c,gan,gan-c,wgan,wgan-c"
+
+
+def define_flags(fv=flags.FLAGS):
+    flags.DEFINE_string("dataset", "vctk", "Data set name (names the runs).", flag_values=fv)
+    flags.DEFINE_string("data_dir", None, "Prepared data set (default: data/<dataset>).", flag_values=fv)
+    flags.DEFINE_string("split", "test", "Split whose recordings are scored whole.", flag_values=fv)
+    flags.DEFINE_string("logdir", "runs", "Folder of the training runs.", flag_values=fv)
+    flags.DEFINE_string("preset", "paper", "Preset the runs were trained with.", flag_values=fv)
+    flags.DEFINE_integer("seed", 0, "Seed the runs were trained with.", flag_values=fv)
+    flags.DEFINE_list("ratios", ["2", "4"], "Upsampling ratios.", flag_values=fv)
+    flags.DEFINE_list("models", STUDY_MODELS.split(","), "Models: unet, gan, wgan, each optionally -c.",
+                      flag_values=fv)
+    flags.DEFINE_string("out_dir", None, "Where figures and tables go (default: results/<dataset>).",
+                        flag_values=fv)
+    flags.DEFINE_integer("max_files", 0, "Score only the first N recordings (0: all).", flag_values=fv)
+    flags.DEFINE_string("spectrogram_file", None, "Recording shown in the spectrogram figures "
+                        "(default: the first scored one).", flag_values=fv)
+    flags.DEFINE_float("spectrogram_seconds", 3.0, "Seconds of it to show.", flag_values=fv)
+
+
+def find_models(logdir, dataset, ratio, names, preset, seed):
+    """{display label: (kind, content, run folder)} of the runs that have a best.keras."""
+    from audiosr.reporting import model_label, parse_model_name
+    from audiosr.training import run_name
+
+    found = {}
+    for name in names:
+        kind, content = parse_model_name(name)
+        run_dir = os.path.join(logdir, run_name(dataset, ratio, kind, content, preset, seed))
+        if os.path.isfile(os.path.join(run_dir, "best.keras")):
+            found[model_label(kind, content)] = run_dir
+        else:
+            logging.warning("no trained %s for r=%d: %s/best.keras not found", model_label(kind, content), ratio,
+                            run_dir)
+    return found
+
+
+def run(fv):
+    """Evaluate as the flags in ``fv`` say; returns the Figure 3 summaries {ratio: {method: ...}}."""
+    from audiosr.data import split_sources
+    from audiosr.evaluation import evaluate_references, summarize, write_csv
+    from audiosr.inference import load_model
+    from audiosr.reporting import plot_spectrogram_comparison, plot_validation_curves, write_figure3
+
+    data_dir = fv.data_dir or os.path.join("data", fv.dataset)
+    out_dir = fv.out_dir or os.path.join("results", fv.dataset)
+    files = split_sources(data_dir, fv.split)
+    if fv.max_files:
+        files = files[:fv.max_files]
+    if not files:
+        raise ValueError(f"{data_dir}: split {fv.split!r} lists no recordings")
+    summaries = {}
+    for ratio in sorted({int(r) for r in fv.ratios}):
+        runs = find_models(fv.logdir, fv.dataset, ratio, fv.models, fv.preset, fv.seed)
+        models = {label: load_model(os.path.join(run_dir, "best.keras")) for label, run_dir in runs.items()}
+        rows = evaluate_references(files, ratio, models, baselines=("spline",))
+        if not rows:
+            raise RuntimeError(f"none of the {len(files)} recordings of {data_dir} ({fv.split}) could be scored")
+        summaries[ratio] = summarize(rows)
+        write_csv(rows, os.path.join(out_dir, f"per_file_r{ratio}.csv"))
+        if runs:
+            plot_validation_curves({label: os.path.join(run_dir, "history.csv") for label, run_dir in runs.items()},
+                                   os.path.join(out_dir, f"figure4_r{ratio}.png"),
+                                   title=f"{fv.dataset}, r = {ratio}: validation loss")
+        plot_spectrogram_comparison(fv.spectrogram_file or rows[0]["file"], ratio, models,
+                                    os.path.join(out_dir, f"spectrograms_r{ratio}.png"), fv.spectrogram_seconds)
+    title = f"{fv.dataset} ({fv.split} split, whole recordings), preset {fv.preset}"
+    markdown, paths = write_figure3(summaries, out_dir, title=title)
+    print(markdown)
+    print("wrote " + ", ".join(paths) + f" and figures in {out_dir}")
+    return summaries
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+    run(flags.FLAGS)
+
+
+if __name__ == "__main__":
+    define_flags()
+    app.run(main)

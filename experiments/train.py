@@ -1,0 +1,143 @@
+"""Train one model of the study (UNet, GAN, WGAN, each optionally with content loss "-C").
+
+Run from the repository root (flagfiles name each other by paths relative to it):
+
+    python experiments/train.py --flagfile=experiments/configs/vctk-r2-wgan.flags
+    python experiments/train.py --model=unet --ratio=4 --dataset=synthetic --preset=cpu --epochs=3
+
+The run goes to ``<logdir>/<dataset>-r<ratio>-<model>[-c]-<preset>-s<seed>/``
+with the flags it ran with (flags.txt), per-epoch checkpoints, the best
+model by validation loss (best.keras), history.csv and TensorBoard logs.
+The same command after a crash or a kill resumes from the last finished
+epoch. Exit status 2: unusable settings (missing data set, unavailable
+content network, a run folder started with other flags); 3: training
+stopped on a NaN loss (the last good checkpoint is kept).
+"""
+
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from absl import app, flags, logging  # noqa: E402
+
+EXIT_USAGE, EXIT_NON_FINITE = 2, 3
+
+
+def define_flags(fv=flags.FLAGS):
+    """Define this app's flags on ``fv`` (tests use their own FlagValues)."""
+    from audiosr.lowres import SUPPORTED_RATIOS
+    from audiosr.models import PRESETS
+    from audiosr.training import STRATEGIES
+
+    flags.DEFINE_enum("model", "wgan", ["unet", "gan", "wgan"], "Model: AudioUNet alone, GAN or WGAN.", flag_values=fv)
+    flags.DEFINE_bool("content", False, "Add the content (feature) loss: the study's -C models.", flag_values=fv)
+    flags.DEFINE_string("content_network", "vggish", "Feature network of the content loss: 'vggish', a TF-Hub "
+                        "handle or folder, or a .keras feature network.", flag_values=fv)
+    flags.DEFINE_float("content_weight", 1.0, "Weight of the content loss.", flag_values=fv)
+    flags.DEFINE_enum("ratio", "2", [str(r) for r in SUPPORTED_RATIOS], "Upsampling ratio r.", flag_values=fv)
+    flags.DEFINE_string("dataset", "vctk", "Name of the data set (names the run).", flag_values=fv)
+    flags.DEFINE_string("data_dir", None, "Prepared data set folder (default: data/<dataset>).", flag_values=fv)
+    flags.DEFINE_enum("preset", "paper", sorted(PRESETS), "AudioUNet size.", flag_values=fv)
+    flags.DEFINE_integer("epochs", 50, "Epochs to train (a finished run given more epochs goes on).",
+                         lower_bound=1, flag_values=fv)
+    flags.DEFINE_float("learning_rate", 1e-4, "Adam learning rate (generator and discriminator).", flag_values=fv)
+    flags.DEFINE_integer("batch_size", 64, "Global batch size, split across replicas.", lower_bound=1, flag_values=fv)
+    flags.DEFINE_string("logdir", "runs", "Log directory, one folder per run (tensorboard --logdir=runs).",
+                        flag_values=fv)
+    flags.DEFINE_string("run_name", None, "Run folder name (default: from the settings).", flag_values=fv)
+    flags.DEFINE_integer("seed", 0, "Seed of weights, data order, dropout and phase shuffle.", flag_values=fv)
+    flags.DEFINE_enum("strategy", "default", list(STRATEGIES), "tf.distribute strategy: one device, all local "
+                      "GPUs (mirrored) or the workers in TF_CONFIG (multi_worker).", flag_values=fv)
+    flags.DEFINE_float("lambda_adv", 0.01, "Weight of the adversarial term (GAN, WGAN).", flag_values=fv)
+    flags.DEFINE_integer("discriminator_filters", 32, "Filters of the discriminator's first layer.", flag_values=fv)
+    flags.DEFINE_integer("n_critic", 5, "WGAN: critic updates per generator update.", lower_bound=1, flag_values=fv)
+    flags.DEFINE_float("clip_value", 0.01, "WGAN: critic weight clipping bound (0: no clipping).", flag_values=fv)
+    flags.DEFINE_float("gp_weight", 0.0, "WGAN: gradient-penalty weight (0: none).", flag_values=fv)
+    flags.DEFINE_integer("steps_per_epoch", None, "Batches per epoch (default: the whole training split).",
+                         flag_values=fv)
+    flags.DEFINE_integer("validation_steps", None, "Validation batches (default: the whole val split).",
+                         flag_values=fv)
+    flags.DEFINE_integer("verbose", 1, "Keras verbosity: 0 silent, 1 progress bar, 2 one line per epoch.",
+                         flag_values=fv)
+
+
+def model_kwargs(fv):
+    """Keyword arguments of ``audiosr.models.build_model`` beyond kind, ratio and preset."""
+    kwargs = {"content_weight": fv.content_weight, "seed": fv.seed}
+    if fv.model != "unet":
+        kwargs.update(lambda_adv=fv.lambda_adv, discriminator_filters=fv.discriminator_filters)
+    if fv.model == "wgan":
+        kwargs.update(n_critic=fv.n_critic, clip_value=fv.clip_value or None, gp_weight=fv.gp_weight)
+    return kwargs
+
+
+def flags_text(fv):
+    """The values of this app's flags in ``fv`` as flagfile text, sorted (unset ones left out)."""
+    own = flags.FlagValues()
+    define_flags(own)
+    lines = [fv[name].serialize() for name in sorted(own) if fv[name].value is not None]
+    return "".join(f"{line}\n" for line in lines)
+
+
+def run(fv):
+    """Train (or resume) the run the flags in ``fv`` describe; returns (run folder, history)."""
+    import keras
+
+    from audiosr.data import make_dataset, read_manifest
+    from audiosr.training import build_compiled_model, fit_run, is_chief, make_strategy, record_settings, run_name
+
+    strategy = make_strategy(fv.strategy)  # first: multi-worker collectives must be set up before other TF work
+    keras.utils.set_random_seed(fv.seed)
+    ratio = int(fv.ratio)
+    data_dir = fv.data_dir or os.path.join("data", fv.dataset)
+    manifest = read_manifest(data_dir)
+    run_dir = os.path.join(fv.logdir, fv.run_name or run_name(fv.dataset, ratio, fv.model, fv.content, fv.preset,
+                                                                fv.seed))
+    content_network = None
+    if fv.content:  # before anything is written: an unavailable network stops here
+        from audiosr.features import load_content_network
+
+        with strategy.scope():
+            content_network = load_content_network(fv.content_network)
+    chief = is_chief(strategy)
+    if chief:
+        record_settings(run_dir, flags_text(fv))
+    logging.info("run %s on %d replica(s)", run_dir, strategy.num_replicas_in_sync)
+    model = build_compiled_model(fv.model, ratio, fv.preset, int(manifest["clip_samples"]), fv.learning_rate,
+                                 strategy=strategy, content_network=content_network, **model_kwargs(fv))
+    train_data = make_dataset(data_dir, "train", ratio, fv.batch_size, shuffle=True, seed=fv.seed,
+                              repeat=fv.steps_per_epoch is not None)
+    val_data = make_dataset(data_dir, "val", ratio, fv.batch_size, shuffle=False, deterministic=True,
+                            drop_remainder=False)
+    history = fit_run(model, train_data, run_dir, fv.epochs, val_data=val_data, steps_per_epoch=fv.steps_per_epoch,
+                      validation_steps=fv.validation_steps, write=chief, verbose=fv.verbose)
+    if chief and history.get("val_loss"):
+        losses = history["val_loss"]
+        best = min(range(len(losses)), key=losses.__getitem__)
+        print(f"{run_dir}: {len(losses)} epochs; best val_loss {losses[best]:.4g} at epoch {best + 1} "
+              f"(val SNR {history['val_snr'][best]:.2f} dB, LSD {history['val_lsd'][best]:.3f}) -> "
+              f"{os.path.join(run_dir, 'best.keras')}")
+    return run_dir, history
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+    from audiosr.callbacks import NonFiniteLossError
+    from audiosr.features import ContentNetworkError
+    from audiosr.training import RunSettingsError
+
+    try:
+        run(flags.FLAGS)
+    except NonFiniteLossError as error:
+        logging.error("%s", error)
+        sys.exit(EXIT_NON_FINITE)
+    except (ContentNetworkError, RunSettingsError, FileNotFoundError) as error:
+        logging.error("%s", error)
+        sys.exit(EXIT_USAGE)
+
+
+if __name__ == "__main__":
+    define_flags()
+    app.run(main)

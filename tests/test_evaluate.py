@@ -1,0 +1,199 @@
+"""End to end: prepare a tiny set, train the six models, kill and resume a run, evaluate, check Figures 3-8.
+
+Also the reporting helpers that print the Figure 3 table.
+"""
+
+import csv
+import importlib.util
+import json
+import math
+import os
+import pathlib
+import subprocess
+import sys
+import time
+
+import pytest
+from absl import flags
+
+from audiosr import features, prep, reporting, training
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+SIX_MODELS = ("unet", "unet-c", "gan", "gan-c", "wgan", "wgan-c")
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def load_app(name):
+    spec = importlib.util.spec_from_file_location(f"{name}_app", ROOT / "experiments" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def app_flags(app_module, args):
+    fv = flags.FlagValues()
+    app_module.define_flags(fv)
+    fv(["app", *args])
+    return fv
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    """A tiny synthetic set, a content network, and the training flags every run shares."""
+    root = tmp_path_factory.mktemp("study")
+    data_dir = root / "tiny"
+    prep.prepare_synthetic(data_dir, num_clips=24, utterance_seconds=1.0, val_fraction=0.25, test_fraction=0.25,
+                           clip_seconds=0.128, num_workers=0, progress=False)
+    network = features.build_feature_network(n_fft=256, hop_length=64, widths=(8,), code_channels=4)
+    features.save_feature_network(network, root / "features.keras")
+    common = [f"--data_dir={data_dir}", "--dataset=tiny", "--preset=tiny", f"--logdir={root / 'runs'}",
+              "--batch_size=8", "--steps_per_epoch=2", "--validation_steps=1", "--n_critic=2",
+              "--discriminator_filters=4", f"--content_network={root / 'features.keras'}", "--content_weight=0.1",
+              "--verbose=0", "--learning_rate=1e-3"]
+    return root, data_dir, common
+
+
+@pytest.fixture(scope="module")
+def trained(study):
+    """The six models at r=2, one short epoch each (in this process)."""
+    root, _, common = study
+    train_app = load_app("train")
+    histories = {}
+    for name in SIX_MODELS:
+        kind, content = reporting.parse_model_name(name)
+        args = [*common, "--ratio=2", f"--model={kind}", "--content" if content else "--nocontent", "--epochs=1"]
+        run_dir, history = train_app.run(app_flags(train_app, args))
+        histories[name] = (pathlib.Path(run_dir), history)
+    return histories
+
+
+def test_each_model_trains_one_epoch_into_its_own_run_folder(trained):
+    for name, (run_dir, history) in trained.items():
+        assert run_dir.name == f"tiny-r2-{name}-tiny-s0"
+        assert {"best.keras", "flags.txt", "history.csv", "checkpoints", "tensorboard"} <= set(os.listdir(run_dir))
+        assert f"--model={name.split('-')[0]}" in (run_dir / "flags.txt").read_text()
+        assert len(history["val_loss"]) == 1 and math.isfinite(history["val_loss"][0])
+        assert ("content" in history) == name.endswith("-c")
+
+
+@pytest.fixture(scope="module")
+def killed_and_resumed(study):
+    """SIGKILL a real train.py process (r=4 UNet) after its first checkpoint, then run the same command again."""
+    root, _, common = study
+    command = [sys.executable, str(ROOT / "experiments" / "train.py"), *common, "--ratio=4", "--model=unet",
+               "--epochs=6"]
+    run_dir = root / "runs" / "tiny-r4-unet-tiny-s0"
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 240
+    while training.RunCheckpoint.read_state(run_dir) is None:
+        assert process.poll() is None, process.stderr.read().decode()[-2000:]
+        assert time.monotonic() < deadline, "no checkpoint within 240 s"
+        time.sleep(0.05)
+    process.kill()
+    process.wait()
+    process.stderr.close()
+    killed_at = training.RunCheckpoint.read_state(run_dir)["epoch"]
+    resumed = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    return run_dir, killed_at, resumed
+
+
+def test_a_killed_training_resumes_with_the_same_command(killed_and_resumed):
+    run_dir, killed_at, resumed = killed_and_resumed
+    assert 1 <= killed_at < 6
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert f"resumed {run_dir} after epoch {killed_at}" in resumed.stderr
+    state = training.RunCheckpoint.read_state(run_dir)
+    assert state["epoch"] == 6 and state["best_epoch"] >= 1
+    with open(run_dir / "history.csv", newline="") as handle:
+        epochs = [int(row["epoch"]) for row in csv.DictReader(handle)]
+    assert epochs == list(range(6))  # no epoch lost, none repeated
+    assert sorted(os.listdir(run_dir / "checkpoints")) == ["epoch-0006.weights.h5", "state.json"]
+
+
+def test_evaluate_writes_figure3_and_figures_with_finite_numbers(study, trained, killed_and_resumed):
+    root, data_dir, _ = study
+    evaluate_app = load_app("evaluate")
+    out_dir = root / "results"
+    summaries = evaluate_app.run(app_flags(evaluate_app, [
+        f"--data_dir={data_dir}", "--dataset=tiny", "--preset=tiny", f"--logdir={root / 'runs'}",
+        "--ratios=2,4", f"--models={','.join(SIX_MODELS)}", f"--out_dir={out_dir}", "--spectrogram_seconds=1"]))
+
+    columns = ["Spline", "UNet", "UNet-C", "GAN", "GAN-C", "WGAN", "WGAN-C"]
+    with open(out_dir / "figure3.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(r["metric"], r["ratio"]) for r in rows] == [("snr", "2"), ("lsd", "2"), ("snr", "4"), ("lsd", "4")]
+    assert list(rows[0]) == ["metric", "ratio", *columns]
+    for row in rows[:2]:
+        assert all(math.isfinite(float(row[c])) for c in columns)
+    for row in rows[2:]:  # only the UNet was trained for r=4
+        assert math.isfinite(float(row["Spline"])) and math.isfinite(float(row["UNet"]))
+        assert all(row[c] == "" for c in columns[2:])
+    markdown = (out_dir / "figure3.md").read_text()
+    assert "| metric | r | " + " | ".join(columns) + " |" in markdown and "n/a" in markdown
+    assert summaries[2]["spline"]["files"] == summaries[2]["WGAN-C"]["files"] >= 1
+
+    for name in ("figure4_r2.png", "figure4_r4.png", "spectrograms_r2.png", "spectrograms_r4.png"):
+        image = (out_dir / name).read_bytes()
+        assert image.startswith(PNG_MAGIC) and len(image) > 10_000, name
+    with open(out_dir / "per_file_r2.csv", newline="") as handle:
+        per_file = list(csv.DictReader(handle))
+    assert {r["method"] for r in per_file} == {"spline", *columns[1:]}
+    assert all(math.isfinite(float(r["snr"])) and math.isfinite(float(r["lsd"])) for r in per_file)
+
+
+def test_training_app_refuses_a_run_folder_with_other_settings(study, trained):
+    root, _, common = study
+    train_app = load_app("train")
+    args = [*common, "--ratio=2", "--model=unet", "--nocontent", "--epochs=1", "--learning_rate=0.5"]
+    with pytest.raises(training.RunSettingsError, match="--learning_rate"):
+        train_app.run(app_flags(train_app, args))
+
+
+# ------------------------------------------------------------------ reporting
+
+SUMMARIES = {
+    2: {"spline": {"snr": 15.0, "lsd": 3.0, "files": 4}, "UNet": {"snr": 16.5, "lsd": 2.0, "files": 4},
+        "WGAN": {"snr": 14.0, "lsd": 1.5, "files": 4}},
+    4: {"spline": {"snr": 9.0, "lsd": 4.0, "files": 4}, "UNet": {"snr": 9.5, "lsd": 3.5, "files": 4}},
+}
+
+
+def test_figure3_markdown_orders_columns_marks_the_best_and_gaps():
+    text = reporting.figure3_markdown(SUMMARIES)
+    lines = text.splitlines()
+    assert lines[0] == "| metric | r | Spline | UNet | WGAN |"
+    assert lines[2] == "| SNR (dB) | 2 | 15.00 | **16.50** | 14.00 |"
+    assert lines[3] == "| LSD | 2 | 3.00 | 2.00 | **1.50** |"
+    assert lines[4] == "| SNR (dB) | 4 | 9.00 | **9.50** | n/a |"
+
+
+def test_figure3_csv_and_files(tmp_path):
+    markdown, paths = reporting.write_figure3(SUMMARIES, tmp_path, title="t")
+    assert markdown.startswith("**t**")
+    assert (tmp_path / "figure3.csv").read_text().splitlines() == [
+        "metric,ratio,Spline,UNet,WGAN", "snr,2,15.0000,16.5000,14.0000", "lsd,2,3.0000,2.0000,1.5000",
+        "snr,4,9.0000,9.5000,", "lsd,4,4.0000,3.5000,"]
+    assert not [p for p in os.listdir(tmp_path) if p.startswith(".partial-")]
+
+
+def test_model_names_parse_both_ways():
+    assert reporting.parse_model_name("wgan-c") == ("wgan", True)
+    assert reporting.parse_model_name("UNet") == ("unet", False)
+    assert reporting.model_label("gan", True) == "GAN-C"
+    with pytest.raises(ValueError, match="unknown model 'vae'"):
+        reporting.parse_model_name("vae")
+
+
+def test_read_history_and_validation_curves(tmp_path):
+    (tmp_path / "a.csv").write_text("epoch,loss,val_loss\n0,2.0,1.5\n1,1.0,0.5\n")
+    assert reporting.read_history(tmp_path / "a.csv") == {"loss": [2.0, 1.0], "val_loss": [1.5, 0.5]}
+    plotted = reporting.plot_validation_curves({"A": tmp_path / "a.csv", "B": tmp_path / "missing.csv"},
+                                               tmp_path / "curves.png")
+    assert plotted == ["A"] and (tmp_path / "curves.png").read_bytes().startswith(PNG_MAGIC)
+
+
+def test_state_json_is_plain_json(study, trained):
+    run_dir, _ = trained["wgan"]
+    state = json.loads((run_dir / "checkpoints" / "state.json").read_text())
+    assert state["epoch"] == 1 and (run_dir / "checkpoints" / state["weights"]).is_file()

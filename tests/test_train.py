@@ -1,0 +1,303 @@
+"""Training runs: resume after a kill, NaN stop, logs, run folders, tf.distribute."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import audiosr.models as m
+from audiosr import lowres, synthetic, training
+from audiosr.callbacks import NonFiniteLossError, TimeBudget
+from audiosr.models.generator import UNetPreset
+from audiosr.reporting import read_history
+
+LENGTH = 512
+# Without dropout a resumed UNet run must match an uninterrupted one bit for bit.
+NO_DROPOUT = UNetPreset(filters=(8, 16), kernel_sizes=(9, 5), dropout=0.0)
+
+
+@pytest.fixture(scope="module")
+def clips():
+    high = synthetic.generate_clips(16, LENGTH, seed=3)
+    low = np.stack([lowres.simulate_lowres(c, 2) for c in high])
+    return low[..., None], high[..., None]
+
+
+def dataset(clips, nan=False):
+    x, y = clips
+    if nan:
+        y = np.full_like(y, np.nan)
+    return tf.data.Dataset.from_tensor_slices((x, y)).batch(8)
+
+
+def make_model(kind, preset=NO_DROPOUT):
+    keras.utils.set_random_seed(0)
+    extra = {"n_critic": 2} if kind == "wgan" else {}
+    model = m.build_model(kind, 2, preset=preset, input_length=LENGTH, seed=0, discriminator_filters=4, **extra)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    return model
+
+
+class Kill(keras.callbacks.Callback):
+    """Simulates a kill: raises at the given (epoch, batch), before that batch's step."""
+
+    def __init__(self, epoch, batch=0):
+        super().__init__()
+        self.at = (epoch, batch)
+        self.epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if (self.epoch, batch) == self.at:
+            raise KeyboardInterrupt("killed")
+
+
+def test_run_name_encodes_the_settings():
+    assert training.run_name("vctk", 2, "wgan", True, "paper", 0) == "vctk-r2-wgan-c-paper-s0"
+    assert training.run_name("fma", 4, "unet", False, "cpu", 7) == "fma-r4-unet-cpu-s7"
+
+
+def test_resumed_unet_run_equals_an_uninterrupted_one(tmp_path, clips):
+    straight = make_model("unet")
+    training.fit_run(straight, dataset(clips), tmp_path / "straight", 4, val_data=dataset(clips), verbose=0)
+
+    run = tmp_path / "killed"
+    with pytest.raises(KeyboardInterrupt):
+        training.fit_run(make_model("unet"), dataset(clips), run, 4, val_data=dataset(clips),
+                         callbacks=[Kill(epoch=2, batch=1)], verbose=0)
+    assert training.RunCheckpoint.read_state(run)["epoch"] == 2
+    # A kill after the CSV row of an epoch but before its checkpoint leaves a row
+    # the checkpoint does not cover: resuming must drop it.
+    with open(run / "history.csv", "a", encoding="utf-8") as handle:
+        handle.write("2,9,9,9,9,9,9\n")
+    resumed = make_model("unet")
+    history = training.fit_run(resumed, dataset(clips), run, 4, val_data=dataset(clips), verbose=0)
+
+    for a, b in zip(straight.get_weights(), resumed.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert int(resumed.optimizer.iterations) == int(straight.optimizer.iterations) == 8
+    expected = read_history(tmp_path / "straight" / "history.csv")
+    assert history.keys() == expected.keys() and len(history["val_loss"]) == 4
+    np.testing.assert_allclose(history["val_loss"], expected["val_loss"], rtol=1e-6)
+    state = training.RunCheckpoint.read_state(run)
+    assert state["epoch"] == 4 and state["best"] == pytest.approx(min(history["val_loss"]))
+    assert sorted(os.listdir(run / "checkpoints")) == ["epoch-0004.weights.h5", "state.json"]
+    best = keras.saving.load_model(run / "best.keras")
+    x = clips[0][:4]
+    np.testing.assert_allclose(best.predict(x, verbose=0), resumed.predict(x, verbose=0), atol=1e-6)
+
+
+@pytest.fixture(scope="module", params=["gan", "wgan"])
+def killed_and_resumed(request, tmp_path_factory, clips):
+    """An adversarial run killed at the start of epoch 2, then resumed to the end of epoch 2."""
+    kind = request.param
+    run = tmp_path_factory.mktemp(kind)
+    first = make_model(kind)
+    with pytest.raises(KeyboardInterrupt):
+        training.fit_run(first, dataset(clips), run, 2, val_data=dataset(clips), callbacks=[Kill(epoch=1)],
+                         verbose=0)
+    second = make_model(kind)
+    with second.distribute_strategy.scope():
+        restored_epochs = training.RunCheckpoint(run).restore(second)
+    restored = {"epochs": restored_epochs, "weights": [w.copy() for w in second.get_weights()],
+                "d_optimizer": [np.array(v) for v in second.d_optimizer.variables]}
+    history = training.fit_run(second, dataset(clips), run, 2, val_data=dataset(clips), verbose=0)
+    return kind, run, first, restored, second, history
+
+
+def test_adversarial_runs_resume_both_optimizers(killed_and_resumed):
+    kind, run, first, restored, second, history = killed_and_resumed
+    assert restored["epochs"] == 1
+    for a, b in zip(first.get_weights(), restored["weights"]):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(first.d_optimizer.variables, restored["d_optimizer"]):
+        np.testing.assert_array_equal(a, b)  # step counter and Adam moments of the critic
+    assert int(first.d_optimizer.iterations) == (2 * first.n_critic if kind == "wgan" else 2)
+    assert int(second.d_optimizer.iterations) == 2 * int(first.d_optimizer.iterations)
+    assert len(history["loss"]) == 2 and int(second.optimizer.iterations) == 4
+    assert "adv" in history and ("critic_loss" if kind == "wgan" else "d_loss") in history
+
+
+def test_tensorboard_gets_every_loss_term_audio_and_spectrograms(killed_and_resumed):
+    kind, run, *_ = killed_and_resumed
+    tags = {}
+    for folder in ("train", "validation", "samples"):
+        for name in os.listdir(run / "tensorboard" / folder):
+            for event in tf.compat.v1.train.summary_iterator(str(run / "tensorboard" / folder / name)):
+                for value in event.summary.value:
+                    tags.setdefault((folder, value.tag), set()).add(event.step)
+    adversarial = ("adv", "critic_loss" if kind == "wgan" else "d_loss")
+    for term in ("loss", "l2", *adversarial):
+        assert tags[("train", f"epoch_{term}")] == {0, 1}
+    for term in ("loss", "l2", "snr", "lsd"):
+        assert tags[("validation", f"epoch_{term}")] == {0, 1}
+    assert tags[("samples", "validation_clip/prediction")] == {0, 1}
+    assert tags[("samples", "validation_clip/spectrograms")] == {0, 1}
+    assert ("samples", "validation_clip/high_res") in tags
+
+
+def test_non_finite_loss_stops_with_a_clear_error_and_keeps_the_last_checkpoint(tmp_path, clips):
+    run = tmp_path / "nan"
+    model = make_model("unet")
+    training.fit_run(model, dataset(clips), run, 1, val_data=dataset(clips), verbose=0)
+    best_before = (run / "best.keras").read_bytes()
+    with pytest.raises(NonFiniteLossError, match=r"non-finite loss \(.*l2=nan.*\) at epoch 2, batch 1"):
+        training.fit_run(model, dataset(clips, nan=True), run, 2, val_data=dataset(clips), verbose=0)
+    state = training.RunCheckpoint.read_state(run)
+    assert state["epoch"] == 1 and state["weights"] == "epoch-0001.weights.h5"
+    assert (run / "best.keras").read_bytes() == best_before
+    assert len(read_history(run / "history.csv")["loss"]) == 1
+    restored = make_model("unet")
+    with restored.distribute_strategy.scope():
+        training.RunCheckpoint(run).restore(restored)
+    assert all(np.isfinite(w).all() for w in restored.get_weights())
+
+
+def test_finished_run_is_left_alone_and_more_epochs_continue_it(tmp_path, clips):
+    run = tmp_path / "done"
+    training.fit_run(make_model("unet"), dataset(clips), run, 1, val_data=dataset(clips), verbose=0)
+    again = make_model("unet")
+    history = training.fit_run(again, dataset(clips), run, 1, val_data=dataset(clips), verbose=0)
+    assert len(history["loss"]) == 1 and int(again.optimizer.iterations) == 2  # restored, not trained
+    history = training.fit_run(again, dataset(clips), run, 2, val_data=dataset(clips), verbose=0)
+    assert len(history["loss"]) == 2 and int(again.optimizer.iterations) == 4
+
+
+def test_record_settings_refuses_to_mix_runs(tmp_path):
+    training.record_settings(tmp_path, "--model=wgan\n--epochs=10\n--learning_rate=0.0001\n")
+    training.record_settings(tmp_path, "--model=wgan\n--epochs=50\n--learning_rate=0.0001\n")  # more epochs: fine
+    assert "--epochs=50" in (tmp_path / "flags.txt").read_text()
+    with pytest.raises(training.RunSettingsError, match=r"--learning_rate: '0.0001' then, '0.001' now"):
+        training.record_settings(tmp_path, "--model=wgan\n--epochs=50\n--learning_rate=0.001\n")
+
+
+def test_time_budget_stops_training(clips):
+    model = make_model("unet")
+    budget = TimeBudget(0.0)
+    history = model.fit(dataset(clips).repeat(), epochs=5, steps_per_epoch=100, callbacks=[budget], verbose=0)
+    assert budget.exhausted and len(history.history["loss"]) == 1 and int(model.optimizer.iterations) == 1
+
+
+# One SGD step (Adam would hide a wrong gradient scale) on the same global batch
+# under MirroredStrategy on two logical CPUs and on one device must agree; then a
+# short fit_run under the strategy exercises checkpoints and sample logging.
+MIRRORED_SCRIPT = textwrap.dedent("""
+    import json, os, sys
+    import tensorflow as tf
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    import keras, numpy as np
+    import audiosr.models as m
+    from audiosr import training
+    from audiosr.models.generator import UNetPreset
+
+    preset = UNetPreset(filters=(8, 16), kernel_sizes=(9, 5), dropout=0.0)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((8, 512, 1)).astype("float32")
+    y = (x + 0.1 * rng.standard_normal(x.shape)).astype("float32")
+
+    def make(kind):
+        keras.utils.set_random_seed(0)
+        model = m.build_model(kind, 2, preset=preset, input_length=512, seed=0, discriminator_filters=4,
+                              **({"n_critic": 2} if kind == "wgan" else {}))
+        model.compile(optimizer=keras.optimizers.SGD(0.1), d_optimizer=keras.optimizers.SGD(0.1)) \\
+            if kind != "unet" else model.compile(optimizer=keras.optimizers.SGD(0.1))
+        return model
+
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    result = {"replicas": strategy.num_replicas_in_sync}
+    for kind in ("unet", "gan", "wgan"):
+        single = make(kind)
+        start = [w.copy() for w in single.get_weights()]
+        single_logs = single.train_on_batch(x, y, return_dict=True)
+        with strategy.scope():
+            mirrored = make(kind)
+        mirrored.set_weights(start)
+        logs = mirrored.fit(tf.data.Dataset.from_tensor_slices((x, y)).batch(8), epochs=1, verbose=0).history
+        result[kind] = {
+            "max_difference": max(float(np.abs(a - b).max()) for a, b in zip(single.get_weights(),
+                                                                              mirrored.get_weights())),
+            "max_update": max(float(np.abs(a - b).max()) for a, b in zip(single.get_weights(), start)),
+            "loss_single": float(single_logs["loss"]), "loss_mirrored": float(logs["loss"][0]),
+        }
+    with strategy.scope():
+        model = make("wgan")
+    data = tf.data.Dataset.from_tensor_slices((x, y)).batch(4)
+    history = training.fit_run(model, data, sys.argv[1], 1, val_data=data, verbose=0)
+    result["fit_run_epochs"] = len(history["val_loss"])
+    print("RESULT " + json.dumps(result))
+""")
+
+
+def test_mirrored_strategy_step_matches_one_device(tmp_path):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    done = subprocess.run([sys.executable, "-c", MIRRORED_SCRIPT, str(tmp_path / "run")], capture_output=True,
+                          text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    line = next(l for l in done.stdout.splitlines() if l.startswith("RESULT "))
+    result = json.loads(line[len("RESULT "):])
+    assert result["replicas"] == 2
+    for kind in ("unet", "gan", "wgan"):
+        r = result[kind]
+        # A gradient summed instead of averaged over replicas would move weights by ~max_update.
+        assert r["max_update"] > 1e-5 and r["max_difference"] < 1e-3 * r["max_update"], (kind, r)
+        assert r["loss_mirrored"] == pytest.approx(r["loss_single"], rel=1e-5)
+    assert result["fit_run_epochs"] == 1
+    assert (tmp_path / "run" / "best.keras").is_file()
+    assert training.RunCheckpoint.read_state(tmp_path / "run")["epoch"] == 1
+
+
+class FakeResolver:
+    def __init__(self, cluster, task_type, task_id):
+        self.task_type, self.task_id, self._cluster = task_type, task_id, cluster
+
+    def cluster_spec(self):
+        return tf.train.ClusterSpec(self._cluster)
+
+
+@pytest.mark.parametrize("cluster,task,chief", [
+    ({"chief": ["a:1"], "worker": ["b:1", "c:1"]}, ("chief", 0), True),
+    ({"chief": ["a:1"], "worker": ["b:1", "c:1"]}, ("worker", 0), False),
+    ({"worker": ["b:1", "c:1"]}, ("worker", 0), True),
+    ({"worker": ["b:1", "c:1"]}, ("worker", 1), False),
+])
+def test_only_the_chief_writes(cluster, task, chief):
+    strategy = type("Strategy", (), {"cluster_resolver": FakeResolver(cluster, *task)})()
+    assert training.is_chief(strategy) is chief
+    assert training.is_chief(tf.distribute.get_strategy())
+
+
+MULTI_WORKER_SCRIPT = textwrap.dedent("""
+    import json, os, sys
+    os.environ.pop("TF_CONFIG", None)
+    from audiosr import training
+    strategy = training.make_strategy("multi_worker")  # first, before any other TF work
+    import numpy as np, tensorflow as tf
+    x = np.random.default_rng(0).standard_normal((8, 512, 1)).astype("float32")
+    data = tf.data.Dataset.from_tensor_slices((x, x)).batch(4)
+    model = training.build_compiled_model("wgan", 2, "tiny", 512, 1e-3, strategy=strategy, seed=0, n_critic=1,
+                                          discriminator_filters=4)
+    history = training.fit_run(model, data, sys.argv[1], 1, val_data=data, verbose=0,
+                               write=training.is_chief(strategy))
+    is_mwms = isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+    print("RESULT " + json.dumps({"multi_worker": is_mwms, "replicas": strategy.num_replicas_in_sync,
+                                  "epochs": len(history["loss"])}))
+""")
+
+
+def test_multi_worker_strategy_trains_as_a_single_local_worker_without_tf_config(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "TF_CONFIG"}
+    done = subprocess.run([sys.executable, "-c", MULTI_WORKER_SCRIPT, str(tmp_path / "run")], capture_output=True,
+                          text=True, env={**env, "TF_CPP_MIN_LOG_LEVEL": "2"}, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(next(l for l in done.stdout.splitlines() if l.startswith("RESULT "))[len("RESULT "):])
+    assert result == {"multi_worker": True, "replicas": 1, "epochs": 1}
+    assert (tmp_path / "run" / "best.keras").is_file()
