@@ -28,6 +28,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
+from audiosr.atomic import atomic_path
 from audiosr.clips import INT16_FULL_SCALE, MANIFEST_NAME
 
 
@@ -63,17 +64,9 @@ def write_shard_atomic(path, records):
     The records go to a hidden ``.partial-*`` file beside ``path``, which is
     renamed into place only once it is complete and closed.
     """
-    folder, name = os.path.split(os.path.abspath(path))
-    tmp = os.path.join(folder, f".partial-{os.getpid()}-{name}")
-    try:
-        with tf.io.TFRecordWriter(tmp) as writer:
-            for record in records:
-                writer.write(record)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    with atomic_path(path) as tmp, tf.io.TFRecordWriter(tmp) as writer:
+        for record in records:
+            writer.write(record)
     return os.path.getsize(path)
 
 

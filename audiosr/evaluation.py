@@ -9,10 +9,10 @@ file. These rows feed the command line's table and the paper's Figure 3.
 import csv
 import logging
 import os
-import tempfile
 
 import numpy as np
 
+from audiosr.atomic import atomic_path
 from audiosr.audio_io import AudioFileError, load_audio
 from audiosr.baselines import BASELINES
 from audiosr.inference import enhance
@@ -120,16 +120,7 @@ def summarize(rows):
 
 def write_csv(rows, path):
     """Write rows (file, method, snr, lsd) to ``path`` via a temporary file and a rename."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".partial-", suffix=".csv", dir=folder)
-    try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, fieldnames=CSV_FIELDS, extrasaction="ignore")
-            writer.writeheader()
-            writer.writerows(rows)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=CSV_FIELDS, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)

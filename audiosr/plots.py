@@ -4,14 +4,13 @@ Uses matplotlib's non-interactive Agg backend; every PNG is written to a
 temporary name and renamed, so a reader never finds half a picture.
 """
 
-import os
-import tempfile
-
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+
+from audiosr.atomic import atomic_path
 
 SPECTROGRAM_N_FFT = 1024
 SPECTROGRAM_HOP = 256
@@ -28,18 +27,11 @@ def log_spectrogram(x, n_fft=SPECTROGRAM_N_FFT, hop_length=SPECTROGRAM_HOP):
 
 def save_figure_atomic(figure, path, dpi=110):
     """Save ``figure`` as PNG via a temporary file and a rename, then close it."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".partial-", suffix=".png", dir=folder)
-    os.close(fd)
     try:
-        figure.savefig(tmp, dpi=dpi, bbox_inches="tight")
-        os.replace(tmp, path)
+        with atomic_path(path, suffix=".png") as tmp:
+            figure.savefig(tmp, dpi=dpi, bbox_inches="tight")
     finally:
         plt.close(figure)
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def spectrogram_figure(signals, sample_rate, title=None):

@@ -32,6 +32,7 @@ import time
 import numpy as np
 from tqdm.auto import tqdm
 
+from audiosr.atomic import atomic_path
 from audiosr import corpora
 from audiosr.audio_io import write_audio_atomic
 from audiosr.clips import MANIFEST_NAME, ChunkTask, ClipSettings, process_chunk, scan_source
@@ -73,16 +74,8 @@ class _Workers:
 
 
 def _save_json_atomic(path, content):
-    folder, name = os.path.split(path)
-    tmp = os.path.join(folder, f".partial-{os.getpid()}-{name}")
-    try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(content, f, indent=1)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
+        json.dump(content, f, indent=1)
 
 
 def _stored_path(path, out_dir):

@@ -10,8 +10,8 @@ import csv
 import io
 import math
 import os
-import tempfile
 
+from audiosr.atomic import atomic_path
 from audiosr.plots import plot_loss_curves
 
 # Column order of Figure 3; methods outside it are appended in the order met.
@@ -24,17 +24,8 @@ METRICS = {"snr": ("SNR (dB)", True), "lsd": ("LSD", False)}
 
 def write_text_atomic(path, text):
     """Write ``text`` to ``path`` via a temporary file in the same folder and a rename."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".partial-", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8", newline="") as handle:
+        handle.write(text)
 
 
 def model_label(kind, content=False):

@@ -21,11 +21,11 @@ better ``best.keras``.
 import json
 import logging
 import os
-import tempfile
 
 import keras
 import numpy as np
 
+from audiosr.atomic import atomic_path
 from audiosr.callbacks import AudioSampleLogger, StopOnNonFiniteLoss
 from audiosr.lowres import SAMPLE_RATE
 from audiosr.reporting import read_history, write_text_atomic
@@ -141,18 +141,11 @@ def build_compiled_model(kind, ratio, preset, input_length, learning_rate, strat
     return model
 
 
-def _save_atomic(save, path):
-    """Call ``save(tmp)`` for a temporary name with ``path``'s suffix, then rename it to ``path``."""
-    folder, name = os.path.split(os.path.abspath(path))
-    suffix = ".weights.h5" if name.endswith(".weights.h5") else os.path.splitext(name)[1]
-    fd, tmp = tempfile.mkstemp(prefix=".partial-", suffix=suffix, dir=folder)
-    os.close(fd)
-    try:
+def save_atomic(save, path):
+    """Call ``save(tmp)`` (e.g. ``model.save``) for a temporary name, then rename it to ``path``."""
+    suffix = ".weights.h5" if os.fspath(path).endswith(".weights.h5") else None  # Keras checks the full suffix
+    with atomic_path(path, suffix=suffix) as tmp:
         save(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 class RunCheckpoint(keras.callbacks.Callback):
@@ -206,11 +199,11 @@ class RunCheckpoint(keras.callbacks.Callback):
         logs = logs or {}
         os.makedirs(self.folder, exist_ok=True)
         weights = f"epoch-{epoch + 1:04d}.weights.h5"
-        _save_atomic(self.model.save_weights, os.path.join(self.folder, weights))
+        save_atomic(self.model.save_weights, os.path.join(self.folder, weights))
         value = logs.get(self.monitor, logs.get("loss"))
         state = dict(self.state, epoch=epoch + 1, weights=weights)
         if value is not None and (state["best"] is None or float(value) < state["best"]):
-            _save_atomic(self.model.save, self.best_path)
+            save_atomic(self.model.save, self.best_path)
             state.update(best=float(value), best_epoch=epoch + 1)
         write_text_atomic(os.path.join(self.folder, STATE_NAME), json.dumps(state, indent=1))
         if self.state["weights"] and self.state["weights"] != weights:

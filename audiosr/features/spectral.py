@@ -145,11 +145,11 @@ def train_feature_network(clips, epochs=10, batch_size=32, learning_rate=1e-3, v
 
 def save_feature_network(model, path):
     """Write ``model`` to ``path`` (.keras) atomically: a temporary file, then a rename."""
-    from audiosr.training import _save_atomic
+    from audiosr.training import save_atomic
 
     if not os.fspath(path).endswith(".keras"):
         raise ValueError(f"feature networks are saved as .keras files, got {path}")
-    _save_atomic(model.save, path)
+    save_atomic(model.save, path)
 
 
 def load_feature_network(path):
