@@ -20,6 +20,10 @@ LOSSY_SUBTYPES = {"ogg": "VORBIS", "mp3": "MPEG_LAYER_III"}
 BIT_DEPTHS = {"16": "PCM_16", "24": "PCM_24", "32": "PCM_32", "float": "FLOAT"}
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
+
+class UsageError(Exception):
+    """A wrong option or model file: :func:`main` reports it in one line and exits with status 2."""
+
 DESCRIPTION = """\
 Audio super-resolution with deep networks: Kuleshov et al.'s AudioUNet and its
 GAN and WGAN variants, trained with Keras.
@@ -126,30 +130,38 @@ def find_audio_files(inputs):
     return found, empty
 
 
-def _load_models(paths):
-    """{display name: model} from .keras files; names are the file stems, made unique."""
+def _load_model(path):
+    """The model in ``path``, or UsageError saying why it cannot be used."""
     from audiosr.inference import load_model
 
+    try:
+        return load_model(path)
+    except ValueError as error:
+        raise UsageError(error) from error
+
+
+def _load_models(paths):
+    """{display name: model} from .keras files; names are the file stems, made unique."""
     models = {}
     for path in paths:
         name = pathlib.Path(path).stem
         while name in models:
             name += "'"
-        models[name] = load_model(path)
+        models[name] = _load_model(path)
     return models
 
 
 def _output_subtype(args):
-    """The soundfile subtype for --format / --bit-depth, or raise ValueError."""
+    """The soundfile subtype for --format / --bit-depth, or raise UsageError."""
     import soundfile
 
     if args.format in LOSSY_SUBTYPES:
         if args.bit_depth is not None:
-            raise ValueError(f"--bit-depth applies to wav and flac, not to lossy {args.format}")
+            raise UsageError(f"--bit-depth applies to wav and flac, not to lossy {args.format}")
         return LOSSY_SUBTYPES[args.format]
     subtype = BIT_DEPTHS[args.bit_depth or "16"]
     if not soundfile.check_format(FORMATS[args.format], subtype):
-        raise ValueError(f"{args.format} cannot store {args.bit_depth}-bit samples")
+        raise UsageError(f"{args.format} cannot store {args.bit_depth}-bit samples")
     return subtype
 
 
@@ -166,27 +178,18 @@ def _audio_seconds(path):
 
 
 def run_upsample(args):
-    try:
-        subtype = _output_subtype(args)
-    except ValueError as error:
-        _say("error", error)
-        return EXIT_USAGE
+    subtype = _output_subtype(args)
     _quiet_tensorflow()
     from tqdm.auto import tqdm
 
     from audiosr.audio_io import AudioFileError
-    from audiosr.inference import DEFAULT_OVERLAP_SAMPLES, load_model, upsample_file
+    from audiosr.inference import DEFAULT_OVERLAP_SAMPLES, upsample_file
 
-    try:
-        model = load_model(args.model)
-    except ValueError as error:
-        _say("error", error)
-        return EXIT_USAGE
+    model = _load_model(args.model)
     chunk = int(round(args.chunk_seconds * model.sample_rate))
     if chunk <= 2 * DEFAULT_OVERLAP_SAMPLES:
-        _say("error", f"--chunk-seconds must exceed {2 * DEFAULT_OVERLAP_SAMPLES / model.sample_rate:g}, "
-                      "twice the overlap of the chunks")
-        return EXIT_USAGE
+        raise UsageError(f"--chunk-seconds must exceed {2 * DEFAULT_OVERLAP_SAMPLES / model.sample_rate:g}, "
+                         "twice the overlap of the chunks")
     jobs, empty = find_audio_files(args.inputs)
     failed = len(empty)
     for folder in empty:
@@ -268,18 +271,13 @@ def run_evaluate(args):
     from audiosr.audio_io import AudioFileError
     from audiosr.evaluation import check_models, evaluate_file, write_csv
 
-    try:
-        models = _load_models(args.model)
-    except ValueError as error:
-        _say("error", error)
-        return EXIT_USAGE
+    models = _load_models(args.model)
     first = next(iter(models.values()))
     ratio, sample_rate = first.ratio, first.sample_rate
     try:
         check_models(models, ratio, sample_rate)
     except ValueError as error:
-        _say("error", error)
-        return EXIT_USAGE
+        raise UsageError(error) from error
     baselines = tuple(dict.fromkeys(args.baseline or ["spline"]))
     jobs, empty = find_audio_files(args.references)
     failed = len(empty)
@@ -314,13 +312,9 @@ def run_evaluate(args):
 
 def run_info(args):
     _quiet_tensorflow()
-    from audiosr.inference import load_model, model_input_rate
+    from audiosr.inference import model_input_rate
 
-    try:
-        model = load_model(args.model)
-    except ValueError as error:
-        _say("error", error)
-        return EXIT_USAGE
+    model = _load_model(args.model)
     network = getattr(model, "generator", model)
     print(f"model            {args.model}")
     print(f"kind             {type(model).__name__}")
@@ -411,7 +405,11 @@ def main(argv=None):
     # librosa's audioread fallback warns about every file that is not audio; the error line says it.
     warnings.filterwarnings("ignore", message="PySoundFile failed")
     warnings.filterwarnings("ignore", category=FutureWarning, module="librosa")
-    return args.run(args)
+    try:
+        return args.run(args)
+    except UsageError as error:
+        _say("error", error)
+        return EXIT_USAGE
 
 
 if __name__ == "__main__":
