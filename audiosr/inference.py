@@ -55,7 +55,7 @@ def load_model(path):
 
 def model_input_rate(model):
     """The exact rate the model's low-res input has (16000 / 3 is not an integer)."""
-    return model.sample_rate / model.ratio
+    return model.input_rate
 
 
 # ---------------------------------------------------------------- the network

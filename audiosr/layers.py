@@ -1,7 +1,25 @@
-"""The two layers the study adds to Keras: 1D subpixel upsampling and phase shuffle."""
+"""The layers the study adds to Keras: 1D subpixel upsampling, phase shuffle, and
+dropout that draws a different mask on every tf.distribute replica."""
 
 import keras
+import tensorflow as tf
 from keras import ops
+
+
+def replica_seed(seed_generator):
+    """The next seed of ``seed_generator``, made distinct per tf.distribute replica.
+
+    A SeedGenerator's state is mirrored, so every replica of a distributed
+    step would draw the same numbers (the same dropout mask, the same phase
+    shift) on its own part of the batch. Folding the replica id into the seed
+    gives each replica its own draws; with one replica the seed is unchanged.
+    Returns an int32 seed for ``tf.random.stateless_*``.
+    """
+    seed = seed_generator.next()
+    context = tf.distribute.get_replica_context()
+    if context is not None and context.num_replicas_in_sync > 1:
+        seed = tf.random.experimental.stateless_fold_in(seed, context.replica_id_in_sync_group)
+    return tf.cast(tf.math.floormod(seed, tf.int32.max - 1), tf.int32)  # as Keras casts its seeds
 
 
 @keras.saving.register_keras_serializable(package="audiosr")
@@ -55,7 +73,7 @@ class PhaseShuffle(keras.layers.Layer):
         if not training or self.radius == 0:
             return inputs
         n = self.radius
-        shift = keras.random.randint((), -n, n + 1, seed=self.seed_generator)
+        shift = tf.random.stateless_uniform((), replica_seed(self.seed_generator), -n, n + 1, dtype=tf.int32)
         padded = ops.pad(inputs, ((0, 0), (n, n), (0, 0)), mode="reflect")
         shape = ops.shape(inputs)
         # out[t] = in[t - shift], read from the reflect-padded copy.
@@ -67,3 +85,15 @@ class PhaseShuffle(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "radius": self.radius, "seed": self.seed}
+
+
+@keras.saving.register_keras_serializable(package="audiosr")
+class ReplicaDropout(keras.layers.Dropout):
+    """keras.layers.Dropout whose mask differs across tf.distribute replicas (see :func:`replica_seed`)."""
+
+    def call(self, inputs, training=False):
+        if not training or self.rate == 0:
+            return inputs
+        return tf.nn.experimental.stateless_dropout(
+            inputs, self.rate, seed=replica_seed(self.seed_generator), noise_shape=self.noise_shape
+        )

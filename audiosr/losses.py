@@ -1,19 +1,27 @@
-"""The study's losses (DESIGN.md), written once and shared by the models.
+"""The study's losses, written once and shared by the models.
 
-All take batches and return scalar means over the (per-replica) batch.
+All take batches and return scalar float32 means over the (per-replica)
+batch: inputs are cast to float32 first, so the losses keep full precision
+under a mixed precision policy (a float16 network's features or scores).
 """
 
 from keras import ops
 
 
+def _float32(*tensors):
+    return [ops.cast(t, "float32") for t in tensors]
+
+
 def l2_loss(y_true, y_pred):
     """Mean squared error between target and prediction."""
+    y_true, y_pred = _float32(y_true, y_pred)
     return ops.mean(ops.square(y_true - y_pred))
 
 
 def _bce_with_logits(logits, label):
-    """Stable sigmoid cross-entropy: max(z,0) - z*label + log(1 + exp(-|z|))."""
-    return ops.mean(ops.relu(logits) - logits * label + ops.log1p(ops.exp(-ops.abs(logits))))
+    """Mean sigmoid cross-entropy of ``logits`` against a constant ``label`` (0 or 1)."""
+    (logits,) = _float32(logits)
+    return ops.mean(ops.binary_crossentropy(ops.full_like(logits, label), logits, from_logits=True))
 
 
 def generator_adversarial_loss(fake_logits):
@@ -28,14 +36,45 @@ def discriminator_loss(real_logits, fake_logits):
 
 def critic_loss(real_scores, fake_scores):
     """WGAN critic: mean C(G(x)) - mean C(y) (minimised)."""
+    real_scores, fake_scores = _float32(real_scores, fake_scores)
     return ops.mean(fake_scores) - ops.mean(real_scores)
 
 
 def generator_critic_loss(fake_scores):
     """WGAN generator: -mean C(G(x))."""
+    (fake_scores,) = _float32(fake_scores)
     return -ops.mean(fake_scores)
 
 
 def content_loss(features_true, features_pred):
     """L2 between feature maps of target and prediction (the "-C" models)."""
-    return ops.mean(ops.square(features_true - features_pred))
+    return l2_loss(features_true, features_pred)
+
+
+def gradient_penalty(critic, real, fake, alpha):
+    """WGAN-GP: mean (||grad_m C(m)||_2 - 1)^2 at m = alpha * real + (1 - alpha) * fake.
+
+    ``alpha`` has shape (batch, 1, 1) (Gulrajani et al. draw it from U(0, 1)).
+    The critic runs in training mode, as in its own update.
+    """
+    import tensorflow as tf  # the inner gradient needs a tape
+
+    real, fake, alpha = _float32(real, fake, alpha)
+    mixed = alpha * real + (1.0 - alpha) * fake
+    with tf.GradientTape() as tape:
+        tape.watch(mixed)
+        scores = critic(mixed, training=True)
+    (grads,) = _float32(tape.gradient(scores, mixed))
+    norms = ops.sqrt(ops.sum(ops.square(grads), axis=tuple(range(1, len(grads.shape)))) + 1e-12)
+    return ops.mean(ops.square(norms - 1.0))
+
+
+def weighted_sum(weights, terms):
+    """``sum(weights[name] * terms[name])`` over ``terms``: a model's objective from its named terms.
+
+    Every term needs a weight, so a term added without one fails loudly.
+    """
+    missing = sorted(set(terms) - set(weights))
+    if missing:
+        raise KeyError(f"loss terms without a weight: {missing}")
+    return sum(weights[name] * value for name, value in terms.items())

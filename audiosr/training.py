@@ -3,7 +3,8 @@
 A run folder (named by :func:`run_name` after its settings) holds::
 
     flags.txt            the settings it was started with (a valid absl flagfile)
-    checkpoints/         state.json + the latest epoch's weights and optimizer states
+    checkpoints/         state.json (with the random-seed states) + the latest epoch's weights and
+                         both optimizers' states
     best.keras           the model with the lowest validation loss so far
     history.csv          one row per epoch: every training and validation term
     tensorboard/         scalars (train/, validation/), audio and spectrograms (samples/)
@@ -11,7 +12,10 @@ A run folder (named by :func:`run_name` after its settings) holds::
 Killing a run at any moment and calling :func:`fit_run` again with the same
 folder continues from the last finished epoch: every file is written under a
 temporary name and renamed, and ``state.json`` names a weights file only
-after that file is complete. Keras' BackupAndRestore is not used because it
+after that file is complete. The seed generators' states (dropout masks,
+phase shifts, gradient-penalty mixes; Keras leaves them out of weights files)
+are saved in ``state.json``, so a resumed run draws what an uninterrupted one
+would have drawn. Keras' BackupAndRestore is not used because it
 writes in place (a kill mid-write corrupts the only copy), builds only the
 main optimizer before loading (the GAN's ``d_optimizer`` would be missing)
 and forgets the best validation loss, so a resumed run could overwrite a
@@ -32,9 +36,11 @@ from audiosr.reporting import read_history, write_text_atomic
 
 LOGGER = logging.getLogger("audiosr")
 STRATEGIES = ("default", "mirrored", "multi_worker")
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 STATE_NAME = "state.json"
 # Flags that may change between the start of a run and its resumption.
-RESUMABLE_CHANGES = ("epochs", "strategy", "verbose", "steps_per_epoch", "validation_steps")
+RESUMABLE_CHANGES = ("epochs", "strategy", "verbose", "steps_per_epoch", "validation_steps", "jit_compile",
+                     "steps_per_execution")
 
 
 class RunSettingsError(ValueError):
@@ -60,6 +66,20 @@ def make_strategy(name):
             LOGGER.warning("strategy multi_worker without TF_CONFIG: training as a single local worker")
         return tf.distribute.MultiWorkerMirroredStrategy()
     raise ValueError(f"unknown strategy {name!r}; choose from {STRATEGIES}")
+
+
+def set_precision(name):
+    """Make ``name`` Keras' global dtype policy; models built afterwards compute in it.
+
+    "float32": full precision. "mixed_bfloat16" / "mixed_float16": float32
+    weights, bfloat16 / float16 computation (GPU tensor cores, CPUs with
+    native bfloat16). The models keep their residual sum, discriminator
+    score and losses in float32, and under "mixed_float16" both optimizers
+    scale the loss. Call it before building the model.
+    """
+    if name not in PRECISIONS:
+        raise ValueError(f"unknown precision {name!r}; choose from {PRECISIONS}")
+    keras.mixed_precision.set_global_policy(name)
 
 
 def is_chief(strategy):
@@ -112,19 +132,16 @@ def record_settings(run_dir, flags_text, may_change=RESUMABLE_CHANGES):
     return path
 
 
-def build_optimizer_states(model):
-    """Create the optimizers' variables (moments, step counters) so saved states can load into them."""
-    generator_weights = getattr(model, "generator", model).trainable_variables
-    model.optimizer.build(generator_weights)
-    if hasattr(model, "d_optimizer"):
-        model.d_optimizer.build(model.discriminator.trainable_variables)
-
-
 def build_compiled_model(kind, ratio, preset, input_length, learning_rate, strategy=None, content_network=None,
-                         content_weight=1.0, seed=None, **model_kwargs):
+                         content_weight=1.0, seed=None, jit_compile=False, steps_per_execution=1, **model_kwargs):
     """``audiosr.models.build_model`` + Adam(``learning_rate``) for every optimizer, inside ``strategy``'s scope.
 
-    Load a ``content_network`` under the same scope too.
+    Load a ``content_network`` under the same scope too. ``jit_compile``
+    (True / False, passed on as given) compiles each training step with XLA;
+    ``steps_per_execution`` runs that many steps per call from Python.
+    ``learning_rate`` is used as given whatever the global batch size: when
+    the batch grows with the number of replicas, scale it yourself (linearly
+    is the usual rule for Adam at moderate sizes).
     """
     import tensorflow as tf
 
@@ -137,7 +154,7 @@ def build_compiled_model(kind, ratio, preset, input_length, learning_rate, strat
         optimizers = {"optimizer": keras.optimizers.Adam(learning_rate)}
         if kind != "unet":
             optimizers["d_optimizer"] = keras.optimizers.Adam(learning_rate)
-        model.compile(**optimizers)
+        model.compile(**optimizers, jit_compile=bool(jit_compile), steps_per_execution=int(steps_per_execution))
     return model
 
 
@@ -148,13 +165,19 @@ def save_atomic(save, path):
         save(tmp)
 
 
+def seed_states(model):
+    """The model's random-seed state variables (every Keras SeedGenerator in it), in a fixed order."""
+    weights = {id(weight) for weight in model.weights}
+    return [variable for variable in model.variables if id(variable) not in weights]
+
+
 class RunCheckpoint(keras.callbacks.Callback):
     """Saves the full training state every epoch and the best model by ``monitor``.
 
     Order of writes per epoch: ``epoch-NNNN.weights.h5`` (model weights, both
-    optimizers' states, seed-generator states), then ``best.keras`` if the
-    monitored value improved, then ``state.json`` pointing at the new weights
-    (epoch done, best value and epoch), then the old weights are deleted. A
+    optimizers' states), then ``best.keras`` if the monitored value improved,
+    then ``state.json`` pointing at the new weights (epoch done, best value and
+    epoch, seed-generator states), then the old weights are deleted. A
     kill between any two steps leaves a consistent state.
     """
 
@@ -182,7 +205,6 @@ class RunCheckpoint(keras.callbacks.Callback):
         if not self.state["weights"]:
             return 0
         path = os.path.join(self.folder, self.state["weights"])
-        build_optimizer_states(model)
         try:
             model.load_weights(path)
         except Exception as error:  # h5py / Keras raise many types for a bad or foreign file
@@ -190,6 +212,14 @@ class RunCheckpoint(keras.callbacks.Callback):
                 f"{path}: cannot resume from this checkpoint ({error}). Was the run started with another "
                 "model, preset or content network? Delete the run folder to start afresh."
             ) from error
+        seeds = self.state.get("seeds")
+        variables = seed_states(model)
+        if seeds is not None and len(seeds) == len(variables):
+            for variable, value in zip(variables, seeds):
+                variable.assign(np.asarray(value, dtype=variable.dtype))
+        else:
+            LOGGER.warning("%s: no seed states saved for this model; dropout and phase-shift draws restart",
+                           self.run_dir)
         LOGGER.info("resumed %s after epoch %d", self.run_dir, self.state["epoch"])
         return int(self.state["epoch"])
 
@@ -201,7 +231,8 @@ class RunCheckpoint(keras.callbacks.Callback):
         weights = f"epoch-{epoch + 1:04d}.weights.h5"
         save_atomic(self.model.save_weights, os.path.join(self.folder, weights))
         value = logs.get(self.monitor, logs.get("loss"))
-        state = dict(self.state, epoch=epoch + 1, weights=weights)
+        seeds = [np.asarray(variable).tolist() for variable in seed_states(self.model)]
+        state = dict(self.state, epoch=epoch + 1, weights=weights, seeds=seeds)
         if value is not None and (state["best"] is None or float(value) < state["best"]):
             save_atomic(self.model.save, self.best_path)
             state.update(best=float(value), best_epoch=epoch + 1)

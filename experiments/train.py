@@ -28,7 +28,7 @@ def define_flags(fv=flags.FLAGS):
     """Define this app's flags on ``fv`` (tests use their own FlagValues)."""
     from audiosr.lowres import SUPPORTED_RATIOS
     from audiosr.models import PRESETS
-    from audiosr.training import STRATEGIES
+    from audiosr.training import PRECISIONS, STRATEGIES
 
     flags.DEFINE_enum("model", "wgan", ["unet", "gan", "wgan"], "Model: AudioUNet alone, GAN or WGAN.", flag_values=fv)
     flags.DEFINE_bool("content", False, "Add the content (feature) loss: the study's -C models.", flag_values=fv)
@@ -42,13 +42,22 @@ def define_flags(fv=flags.FLAGS):
     flags.DEFINE_integer("epochs", 50, "Epochs to train (a finished run given more epochs goes on).",
                          lower_bound=1, flag_values=fv)
     flags.DEFINE_float("learning_rate", 1e-4, "Adam learning rate (generator and discriminator).", flag_values=fv)
-    flags.DEFINE_integer("batch_size", 64, "Global batch size, split across replicas.", lower_bound=1, flag_values=fv)
+    flags.DEFINE_integer("batch_size", 64, "Global batch size, split across replicas. --learning_rate is used as "
+                         "given: with N replicas, to keep 64 clips per replica pass N x 64 and scale --learning_rate "
+                         "by N too (the linear rule).", lower_bound=1, flag_values=fv)
     flags.DEFINE_string("logdir", "runs", "Log directory, one folder per run (tensorboard --logdir=runs).",
                         flag_values=fv)
     flags.DEFINE_string("run_name", None, "Run folder name (default: from the settings).", flag_values=fv)
     flags.DEFINE_integer("seed", 0, "Seed of weights, data order, dropout and phase shuffle.", flag_values=fv)
     flags.DEFINE_enum("strategy", "default", list(STRATEGIES), "tf.distribute strategy: one device, all local "
                       "GPUs (mirrored) or the workers in TF_CONFIG (multi_worker).", flag_values=fv)
+    flags.DEFINE_enum("precision", "float32", list(PRECISIONS), "Dtype policy: float32, or float32 weights with "
+                      "bfloat16 / float16 computation (mixed_float16 scales the losses of both optimizers).",
+                      flag_values=fv)
+    flags.DEFINE_bool("jit_compile", False, "Compile each training step with XLA (also under a strategy).",
+                      flag_values=fv)
+    flags.DEFINE_integer("steps_per_execution", 1, "Training steps per call from Python (fewer per-step overheads; "
+                         "callbacks see every N-th batch).", lower_bound=1, flag_values=fv)
     flags.DEFINE_float("lambda_adv", 0.01, "Weight of the adversarial term (GAN, WGAN).", flag_values=fv)
     flags.DEFINE_integer("discriminator_filters", 32, "Filters of the discriminator's first layer.", flag_values=fv)
     flags.DEFINE_integer("n_critic", 5, "WGAN: critic updates per generator update.", lower_bound=1, flag_values=fv)
@@ -85,10 +94,13 @@ def run(fv):
     import keras
 
     from audiosr.data import make_dataset, read_manifest
-    from audiosr.training import build_compiled_model, fit_run, is_chief, make_strategy, record_settings, run_name
+    from audiosr.training import (
+        build_compiled_model, fit_run, is_chief, make_strategy, record_settings, run_name, set_precision,
+    )
 
     strategy = make_strategy(fv.strategy)  # first: multi-worker collectives must be set up before other TF work
     keras.utils.set_random_seed(fv.seed)
+    set_precision(fv.precision)  # before any model or content network is built
     ratio = int(fv.ratio)
     data_dir = fv.data_dir or os.path.join("data", fv.dataset)
     manifest = read_manifest(data_dir)
@@ -105,7 +117,8 @@ def run(fv):
         record_settings(run_dir, flags_text(fv))
     logging.info("run %s on %d replica(s)", run_dir, strategy.num_replicas_in_sync)
     model = build_compiled_model(fv.model, ratio, fv.preset, int(manifest["clip_samples"]), fv.learning_rate,
-                                 strategy=strategy, content_network=content_network, **model_kwargs(fv))
+                                 strategy=strategy, content_network=content_network, jit_compile=fv.jit_compile,
+                                 steps_per_execution=fv.steps_per_execution, **model_kwargs(fv))
     train_data = make_dataset(data_dir, "train", ratio, fv.batch_size, shuffle=True, seed=fv.seed,
                               repeat=fv.steps_per_epoch is not None)
     val_data = make_dataset(data_dir, "val", ratio, fv.batch_size, shuffle=False, deterministic=True,

