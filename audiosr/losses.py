@@ -1,4 +1,5 @@
-"""The study's losses (DESIGN.md), written once and shared by the models.
+"""The study's losses (L2, adversarial, WGAN critic, gradient penalty, content), written once and shared
+by the models.
 
 All take batches and return scalar means over the (per-replica) batch.
 """

@@ -2,7 +2,6 @@
 
 A run folder (named by :func:`run_name` after its settings) holds::
 
-    flags.txt            the settings it was started with (a valid absl flagfile)
     checkpoints/         state.json + the latest epoch's weights and optimizer states
     best.keras           the model with the lowest validation loss so far
     history.csv          one row per epoch: every training and validation term
@@ -25,20 +24,14 @@ import os
 import keras
 import numpy as np
 
-from audiosr.atomic import atomic_path
+from audiosr.atomic import remove_stale_partials, save_atomic, write_text_atomic
 from audiosr.callbacks import AudioSampleLogger, StopOnNonFiniteLoss
+from audiosr.history import read_history
 from audiosr.lowres import SAMPLE_RATE
-from audiosr.reporting import read_history, write_text_atomic
 
 LOGGER = logging.getLogger("audiosr")
 STRATEGIES = ("default", "mirrored", "multi_worker")
 STATE_NAME = "state.json"
-# Flags that may change between the start of a run and its resumption.
-RESUMABLE_CHANGES = ("epochs", "strategy", "verbose", "steps_per_epoch", "validation_steps")
-
-
-class RunSettingsError(ValueError):
-    """A run folder exists but was started with other settings."""
 
 
 def make_strategy(name):
@@ -79,39 +72,6 @@ def run_name(dataset, ratio, model, content, preset, seed):
     return f"{dataset}-r{int(ratio)}-{model}{'-c' if content else ''}-{preset}-s{int(seed)}"
 
 
-def _parse_flag_lines(text):
-    settings = {}
-    for line in text.splitlines():
-        line = line.strip()
-        if line.startswith("--"):
-            name, _, value = line[2:].partition("=")
-            settings[name] = value
-    return settings
-
-
-def record_settings(run_dir, flags_text, may_change=RESUMABLE_CHANGES):
-    """Write ``flags.txt`` into ``run_dir``, refusing to mix two runs' settings in one folder.
-
-    ``flags_text`` is absl flagfile text (``--name=value`` lines). When the
-    folder already holds a run, every setting except those in ``may_change``
-    must match; otherwise :class:`RunSettingsError` names the differences.
-    """
-    path = os.path.join(os.fspath(run_dir), "flags.txt")
-    if os.path.isfile(path):
-        with open(path, encoding="utf-8") as handle:
-            old = _parse_flag_lines(handle.read())
-        new = _parse_flag_lines(flags_text)
-        differ = sorted(k for k in set(old) | set(new) if k not in may_change and old.get(k) != new.get(k))
-        if differ:
-            details = "; ".join(f"--{k}: {old.get(k)!r} then, {new.get(k)!r} now" for k in differ)
-            raise RunSettingsError(
-                f"{run_dir} holds a run started with other settings ({details}). "
-                "Resume it with its own flags (--flagfile=" + path + "), or pick another --run_name or --logdir."
-            )
-    write_text_atomic(path, flags_text)
-    return path
-
-
 def build_optimizer_states(model):
     """Create the optimizers' variables (moments, step counters) so saved states can load into them."""
     generator_weights = getattr(model, "generator", model).trainable_variables
@@ -139,13 +99,6 @@ def build_compiled_model(kind, ratio, preset, input_length, learning_rate, strat
             optimizers["d_optimizer"] = keras.optimizers.Adam(learning_rate)
         model.compile(**optimizers)
     return model
-
-
-def save_atomic(save, path):
-    """Call ``save(tmp)`` (e.g. ``model.save``) for a temporary name, then rename it to ``path``."""
-    suffix = ".weights.h5" if os.fspath(path).endswith(".weights.h5") else None  # Keras checks the full suffix
-    with atomic_path(path, suffix=suffix) as tmp:
-        save(tmp)
 
 
 class RunCheckpoint(keras.callbacks.Callback):
@@ -254,6 +207,8 @@ def fit_run(model, train_data, run_dir, epochs, val_data=None, steps_per_epoch=N
     all_callbacks = [StopOnNonFiniteLoss(), *callbacks]
     if write:
         os.makedirs(run_dir, exist_ok=True)
+        for folder in (run_dir, checkpoint.folder):  # temporary files of a killed session
+            remove_stale_partials(folder)
         _truncate_history(history_path, initial_epoch)
         if sample_clip is None and val_data is not None:
             sample_clip = first_clip(val_data)

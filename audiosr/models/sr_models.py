@@ -1,7 +1,7 @@
 """UNetSR, GANSR and WGANSR: the study's models as keras.Model subclasses.
 
 Each wraps an AudioUNet generator (``model(x)`` is the generator's output) and
-overrides ``train_step`` / ``test_step`` with the losses of DESIGN.md, so
+overrides ``train_step`` / ``test_step`` with the losses of :mod:`audiosr.losses`, so
 plain ``model.fit(dataset)`` trains them. Datasets yield
 ``(spline_input, high_res)`` pairs of shape (batch, T, 1).
 
