@@ -64,7 +64,7 @@ train-all: install
 ## Figure 3 (SNR/LSD table, markdown + CSV), Figure 4 (validation loss) and Figures 5-8 (spectrograms)
 ## from the trained runs, scored on whole test utterances: results/vctk/, results/fma/. EVAL_ARGS adds flags.
 table-vctk table-fma: install
-	$(PY) experiments/evaluate.py --dataset=$(@:table-%=%) $(EVAL_ARGS)
+	$(PY) experiments/report.py --dataset=$(@:table-%=%) $(EVAL_ARGS)
 
 ## Speed benchmarks (print their tables).
 bench: install

@@ -5,12 +5,15 @@ judged the same way everywhere: :class:`AudioFileError` carries the path and
 a one-line reason, and callers decide whether to skip the file or stop.
 """
 
+import contextlib
 import os
-import tempfile
+import pathlib
 import warnings
 
 import numpy as np
 import soundfile
+
+from audiosr.atomic import atomic_path
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aif", ".aiff", ".au", ".opus", ".m4a")
 
@@ -26,6 +29,35 @@ class AudioFileError(Exception):
 
 def is_audio_path(path):
     return str(path).lower().endswith(AUDIO_EXTENSIONS)
+
+
+def broken_link(path):
+    """Why ``path`` cannot be read although it is listed: a symbolic link to nothing (else None)."""
+    path = pathlib.Path(path)
+    if path.is_symlink() and not path.exists():
+        return f"broken symbolic link (to {os.readlink(path)}, which does not exist)"
+    return None
+
+
+def list_audio_files(folder):
+    """What ``folder`` holds, searched recursively: ``(audio, other, broken)``, each sorted.
+
+    ``audio`` and ``other`` are the files with and without an audio
+    extension; ``broken`` pairs each broken symbolic link with its reason,
+    so callers can report it instead of losing it. Hidden files and folders
+    are left out. Paths start with ``folder`` as given.
+    """
+    folder = pathlib.Path(folder)
+    audio, other, broken = [], [], []
+    for path in sorted(folder.rglob("*")):
+        if any(part.startswith(".") for part in path.relative_to(folder).parts):
+            continue
+        reason = broken_link(path)
+        if reason is not None:
+            broken.append((path, reason))
+        elif path.is_file():
+            (audio if is_audio_path(path) else other).append(path)
+    return audio, other, broken
 
 
 def _decode(path):
@@ -95,11 +127,7 @@ def load_audio(path, target_rate=None, mono=True, min_samples=1):
 
 
 def write_audio_atomic(path, audio, rate, subtype=None):
-    """Write (samples,) or (channels, samples) audio so a reader never sees half a file.
-
-    The data go to a temporary file in the target folder, then replace
-    ``path`` in one rename.
-    """
+    """Write (samples,) or (channels, samples) audio so a reader never sees half a file."""
     audio = np.asarray(audio, dtype=np.float32)
     block = audio if audio.ndim == 2 else audio.reshape(1, -1)
     with AtomicAudioWriter(path, rate, block.shape[0], subtype=subtype) as writer:
@@ -184,7 +212,7 @@ class StreamResampler:
 
 
 class AtomicAudioWriter:
-    """A sound file written block by block under a temporary name.
+    """A sound file written block by block through :func:`audiosr.atomic.atomic_path`.
 
     Leaving the ``with`` block normally renames it to ``path`` in one step;
     an exception deletes it, so ``path`` never holds half a file.
@@ -193,18 +221,11 @@ class AtomicAudioWriter:
 
     def __init__(self, path, rate, channels, subtype=None, format=None):
         self.path = os.fspath(path)
-        folder = os.path.dirname(os.path.abspath(self.path))
-        os.makedirs(folder, exist_ok=True)
-        fd, self._tmp = tempfile.mkstemp(prefix=".partial-", suffix=os.path.splitext(self.path)[1], dir=folder)
-        os.close(fd)
-        os.chmod(self._tmp, 0o644)  # mkstemp's 0600 would make the output private to its writer
-        try:
-            self._file = soundfile.SoundFile(
-                self._tmp, "w", samplerate=int(rate), channels=int(channels), subtype=subtype, format=format
-            )
-        except BaseException:
-            os.remove(self._tmp)
-            raise
+        with contextlib.ExitStack() as stack:  # an error below unwinds both: no temporary file is left
+            tmp = stack.enter_context(atomic_path(self.path))
+            self._file = stack.enter_context(soundfile.SoundFile(
+                tmp, "w", samplerate=int(rate), channels=int(channels), subtype=subtype, format=format))
+            self._stack = stack.pop_all()
 
     def write(self, block):
         """Append a (channels, n) float block."""
@@ -213,11 +234,5 @@ class AtomicAudioWriter:
     def __enter__(self):
         return self
 
-    def __exit__(self, exc_type, exc, traceback):
-        try:
-            self._file.close()
-            if exc_type is None:
-                os.replace(self._tmp, self.path)
-        finally:
-            if os.path.exists(self._tmp):
-                os.remove(self._tmp)
+    def __exit__(self, *exc_info):
+        return self._stack.__exit__(*exc_info)  # close the file, then rename it (or delete it on error)

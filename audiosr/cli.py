@@ -1,11 +1,12 @@
 """The ``audiosr`` command: upsample recordings, evaluate models, describe a model file.
 
 Only this entry point parses arguments; the work is done by
-:mod:`audiosr.inference` and :mod:`audiosr.evaluation`. TensorFlow is
+:mod:`audiosr.inference` and :mod:`audiosr.scoring`. TensorFlow is
 imported only by the commands that need it, so ``--help`` is instant.
 """
 
 import argparse
+import math
 import os
 import pathlib
 import sys
@@ -18,7 +19,8 @@ PROG = "audiosr"
 FORMATS = {"wav": "WAV", "flac": "FLAC", "ogg": "OGG", "mp3": "MP3"}
 LOSSY_SUBTYPES = {"ogg": "VORBIS", "mp3": "MPEG_LAYER_III"}
 BIT_DEPTHS = {"16": "PCM_16", "24": "PCM_24", "32": "PCM_32", "float": "FLOAT"}
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+MAX_CHUNK_SECONDS = 3600.0
 
 
 class UsageError(Exception):
@@ -63,7 +65,8 @@ spline back), and every method reconstructs the whole file. Prints SNR (dB,
 higher is better) and log-spectral distance (LSD, lower is better) per file
 and on average."""
 
-EXIT_STATUS = "exit status: 0 when every file succeeded, 1 when any failed, 2 for usage errors."
+EXIT_STATUS = ("exit status: 0 when every file succeeded, 1 when any failed or an output could not be "
+               "written, 2 for usage errors, 130 when interrupted (Ctrl-C).")
 
 
 # ------------------------------------------------------------------ helpers
@@ -105,29 +108,38 @@ def _progress_disabled(args):
     return True if args.quiet else None  # None: tqdm shows a bar only on a terminal
 
 
-def find_audio_files(inputs):
-    """``(path, name)`` for each named file and each audio file under a named folder.
+def _input_files(inputs):
+    """``(path, name)`` for each named file and each audio file under a named folder, and the number of
+    inputs that failed.
 
     ``name`` is the path relative to its folder without extension (for a
-    named file, its stem). Hidden files are left out of folders. Returns the
-    list and the inputs that are folders without audio.
+    named file, its stem). Folders are searched by
+    :func:`audiosr.audio_io.list_audio_files`; a folder without audio and a
+    broken link in a folder are reported as errors.
     """
-    from audiosr.audio_io import is_audio_path
+    from audiosr.audio_io import list_audio_files
 
-    found, empty = [], []
+    found, failed = [], 0
     for item in inputs:
         path = pathlib.Path(item)
         if not path.is_dir():
             found.append((path, pathlib.Path(path.stem)))
             continue
-        files = sorted(
-            p for p in path.rglob("*")
-            if p.is_file() and is_audio_path(p) and not any(part.startswith(".") for part in p.relative_to(path).parts)
-        )
+        files, _, broken = list_audio_files(path)
+        for link, reason in broken:
+            _say("error", f"{link}: {reason}")
         if not files:
-            empty.append(item)
+            _say("error", f"{item}: folder holds no audio files")
+        failed += len(broken) + (not files)
         found.extend((p, p.relative_to(path).parent / p.stem) for p in files)
-    return found, empty
+    return found, failed
+
+
+def _cannot_write(error):
+    """One line for an OSError met while writing: the file the user asked for and why."""
+    if error.filename is None or not error.strerror:
+        return str(error)
+    return f"cannot write {error.filename}: {error.strerror}"
 
 
 def _load_model(path):
@@ -190,10 +202,7 @@ def run_upsample(args):
     if chunk <= 2 * DEFAULT_OVERLAP_SAMPLES:
         raise UsageError(f"--chunk-seconds must exceed {2 * DEFAULT_OVERLAP_SAMPLES / model.sample_rate:g}, "
                          "twice the overlap of the chunks")
-    jobs, empty = find_audio_files(args.inputs)
-    failed = len(empty)
-    for folder in empty:
-        _say("error", f"{folder}: folder holds no audio files")
+    jobs, failed = _input_files(args.inputs)
     claimed = {}
     written = 0
     total = sum(_audio_seconds(path) for path, _ in jobs)
@@ -214,8 +223,12 @@ def run_upsample(args):
                     chunk_samples=chunk, batch_size=args.batch_size, precision=args.precision,
                     on_progress=bar.update,
                 )
-            except (AudioFileError, FileExistsError, ValueError, OSError) as error:
+            except (AudioFileError, FileExistsError, ValueError) as error:
                 _say("error", error)
+                failed += 1
+                continue
+            except OSError as error:  # the output cannot be written: name it, not its temporary file
+                _say("error", f"{path}: {_cannot_write(error)}")
                 failed += 1
                 continue
             written += 1
@@ -234,7 +247,7 @@ def run_upsample(args):
 
 def _score_table(rows, methods):
     """Plain-text table: one line per file, then the mean; two columns per method."""
-    from audiosr.evaluation import summarize
+    from audiosr.scoring import summarize
 
     files = list(dict.fromkeys(row["file"] for row in rows))
     by_key = {(row["file"], row["method"]): row for row in rows}
@@ -269,7 +282,7 @@ def run_evaluate(args):
     from tqdm.auto import tqdm
 
     from audiosr.audio_io import AudioFileError
-    from audiosr.evaluation import check_models, evaluate_file, write_csv
+    from audiosr.scoring import check_models, score_file, write_scores_csv
 
     models = _load_models(args.model)
     first = next(iter(models.values()))
@@ -279,32 +292,40 @@ def run_evaluate(args):
     except ValueError as error:
         raise UsageError(error) from error
     baselines = tuple(dict.fromkeys(args.baseline or ["spline"]))
-    jobs, empty = find_audio_files(args.references)
-    failed = len(empty)
-    for folder in empty:
-        _say("error", f"{folder}: folder holds no audio files")
-    rows = []
+    jobs, failed = _input_files(args.references)
+    rows, unwritten = [], []
+    plot = bool(args.plot)
     for path, name in tqdm(jobs, desc="evaluating", unit="file", disable=_progress_disabled(args)):
         try:
-            file_rows, reference, estimates = evaluate_file(path, ratio, models, baselines, sample_rate)
+            file_rows, reference, estimates = score_file(path, ratio, models, baselines, sample_rate)
         except AudioFileError as error:
             _say("error", error)
             failed += 1
             continue
         rows.extend(file_rows)
-        if args.plot:
-            _plot_file(path, name, args.plot, reference, estimates, ratio, sample_rate)
+        if plot:
+            try:
+                _plot_file(path, name, args.plot, reference, estimates, ratio, sample_rate)
+            except OSError as error:  # the same folder would refuse every figure: say it once, keep scoring
+                _say("error", f"{_cannot_write(error)}; no more spectrograms are written")
+                unwritten.append(args.plot)
+                plot = False
     if rows:
         print(f"x{ratio} super-resolution to {sample_rate} Hz")
         print(_score_table(rows, list(baselines) + list(models)))
     if args.csv and rows:
-        write_csv(rows, args.csv)
-        _say("done", f"wrote {len(rows)} rows to {args.csv}")
-    if args.plot and rows:
+        try:
+            write_scores_csv(rows, args.csv)
+        except OSError as error:
+            _say("error", _cannot_write(error))
+            unwritten.append(args.csv)
+        else:
+            _say("done", f"wrote {len(rows)} rows to {args.csv}")
+    if plot and rows:
         _say("done", f"wrote spectrograms to {args.plot}")
     if failed:
         _say("error", f"{failed} reference(s) failed")
-    return EXIT_FAILED if failed or not rows else EXIT_OK
+    return EXIT_FAILED if failed or unwritten or not rows else EXIT_OK
 
 
 # --------------------------------------------------------------------- info
@@ -327,10 +348,10 @@ def run_info(args):
 # ------------------------------------------------------------------- parser
 
 
-def _positive_float(text):
+def _chunk_seconds(text):
     value = float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    if not (math.isfinite(value) and 0 < value <= MAX_CHUNK_SECONDS):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds in (0, {MAX_CHUNK_SECONDS:g}], got {text}")
     return value
 
 
@@ -365,7 +386,7 @@ def build_parser():
     up.add_argument("--precision", choices=PRECISIONS, default="float32",
                     help="arithmetic of the network: bfloat16 is ~2-3x faster on CPUs with native "
                          "bfloat16 (AVX512-BF16, AMX) at ~50 dB SNR to float32 (default: %(default)s)")
-    up.add_argument("--chunk-seconds", type=_positive_float, default=DEFAULT_CHUNK_SAMPLES / SAMPLE_RATE,
+    up.add_argument("--chunk-seconds", type=_chunk_seconds, default=DEFAULT_CHUNK_SAMPLES / SAMPLE_RATE,
                     metavar="S", help="length of the chunks the network sees; memory grows with it "
                                       "(default: %(default)s)")
     up.add_argument("--batch-size", type=_positive_int, default=DEFAULT_BATCH_SIZE, metavar="N",
@@ -410,6 +431,9 @@ def main(argv=None):
     except UsageError as error:
         _say("error", error)
         return EXIT_USAGE
+    except KeyboardInterrupt:  # outputs are written atomically: the finished ones stay, the current one is gone
+        _say("interrupted", "stopped; finished outputs are kept, the one being written was removed")
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

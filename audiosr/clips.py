@@ -2,9 +2,8 @@
 
 Everything here is numpy/scipy (no TensorFlow), so the preparation pool
 starts fast and its processes stay small. Each function takes plain data
-and returns plain data that pickles cheaply back to the main process. The
-int16 coding of clips and the manifest's name live here for the same
-reason; :mod:`audiosr.data` documents the record format and reads it.
+and returns plain data that pickles cheaply back to the main process; the
+clips come back int16-coded as :mod:`audiosr.records` stores them.
 """
 
 import dataclasses
@@ -17,17 +16,7 @@ import soundfile
 
 from audiosr.audio_io import AudioFileError, load_audio
 from audiosr.lowres import simulate_lowres
-
-
-MANIFEST_NAME = "manifest.json"
-INT16_FULL_SCALE = 32767.0
-
-
-def quantize(arrays):
-    """Code float arrays as int16 with one shared peak scale: ``x = q * scale / 32767``."""
-    peak = max(float(np.max(np.abs(a))) for a in arrays)
-    scale = np.float32(peak if peak > 0 else 1.0)
-    return [np.round(np.asarray(a, np.float32) * (INT16_FULL_SCALE / scale)).astype(np.int16) for a in arrays], scale
+from audiosr.records import quantize
 
 
 @dataclasses.dataclass(frozen=True)

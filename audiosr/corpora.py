@@ -14,7 +14,7 @@ import re
 
 import numpy as np
 
-from audiosr.audio_io import AUDIO_EXTENSIONS, is_audio_path
+from audiosr.audio_io import AUDIO_EXTENSIONS, broken_link, is_audio_path, list_audio_files
 
 SPLITS = ("train", "val", "test")
 
@@ -39,23 +39,22 @@ class Source:
     info: dict = dataclasses.field(default_factory=dict)
 
 
-def list_audio_files(folder):
-    """Audio files under ``folder`` (sorted) and the other files found beside them.
+def audio_in_folder(folder):
+    """Audio files under ``folder`` (sorted, absolute) and skipped entries for everything else found there.
 
-    Hidden files are ignored. Raises :class:`NoAudioError` naming the folder
-    when it holds no file with an audio extension.
+    Hidden files are ignored; files without an audio extension and broken
+    symbolic links are skipped with their reason. Raises
+    :class:`NoAudioError` naming the folder when it holds no audio file.
     """
     folder = pathlib.Path(folder)
     if not folder.is_dir():
         raise NoAudioError(f"{folder}: no such folder")
-    audio, other = [], []
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        if any(part.startswith(".") for part in path.relative_to(folder).parts):
-            continue
-        (audio if is_audio_path(path) else other).append(str(path.absolute()))
+    audio, other, broken = list_audio_files(folder)
     if not audio:
         raise NoAudioError(f"{folder}: no audio files found (looked for {', '.join(AUDIO_EXTENSIONS)})")
-    return audio, other
+    skipped = not_audio(str(p.absolute()) for p in other)
+    skipped += [{"path": str(p.absolute()), "reason": reason} for p, reason in broken]
+    return [str(p.absolute()) for p in audio], skipped
 
 
 def not_audio(paths):
@@ -92,7 +91,7 @@ def folder_sources(folder, val_fraction=0.1, test_fraction=0.0, seed=0, group_by
     ``group_by="folder"`` keeps each sub-folder (e.g. a speaker) in one split.
     Returns (sources, skipped).
     """
-    audio, other = list_audio_files(folder)
+    audio, skipped = audio_in_folder(folder)
     if group_by == "file":
         group_of = {p: os.path.relpath(p, folder) for p in audio}
     elif group_by == "folder":
@@ -101,7 +100,7 @@ def folder_sources(folder, val_fraction=0.1, test_fraction=0.0, seed=0, group_by
         raise ValueError(f"group_by must be 'file' or 'folder', got {group_by!r}")
     split_of = assign_groups(group_of.values(), val_fraction, test_fraction, seed)
     sources = [Source(p, split_of[group_of[p]], group_of[p]) for p in audio]
-    return sources, not_audio(other)
+    return sources, skipped
 
 
 # ---------------------------------------------------------------------------- VCTK
@@ -126,19 +125,24 @@ def find_vctk_audio(root):
 
 
 def _vctk_speaker_files(audio_dir, layout, mic):
-    """{speaker: sorted utterance files} and the other files found there."""
+    """{speaker: sorted utterance files}, the other files found there and skipped entries for broken links."""
     pattern = re.compile(rf"^p?\w+_\d+_{mic}\.flac$" if layout == "0.92" else r"^p?\w+_\d+\.wav$")
-    speakers, other = {}, []
+    speakers, other, broken = {}, [], []
     for speaker_dir in sorted(p for p in pathlib.Path(audio_dir).iterdir() if p.is_dir()):
-        for path in sorted(p for p in speaker_dir.iterdir() if p.is_file() and not p.name.startswith(".")):
-            if pattern.match(path.name):
+        for path in sorted(p for p in speaker_dir.iterdir() if not p.name.startswith(".")):
+            reason = broken_link(path)
+            if reason is not None:
+                broken.append({"path": str(path.absolute()), "reason": reason})
+            elif not path.is_file():
+                continue
+            elif pattern.match(path.name):
                 speakers.setdefault(speaker_dir.name, []).append(str(path.absolute()))
             elif not is_audio_path(path):
                 other.append(str(path.absolute()))
             # other audio (the second microphone of 0.92) is deliberately left out
     if not speakers:
         raise NoAudioError(f"{audio_dir}: no VCTK utterances found")
-    return speakers, other
+    return speakers, other, broken
 
 
 def vctk_sources(root, mode="multi", test_speakers=KULESHOV_TEST_SPEAKERS, num_val_speakers=4,
@@ -153,7 +157,7 @@ def vctk_sources(root, mode="multi", test_speakers=KULESHOV_TEST_SPEAKERS, num_v
     ``num_val_utterances`` before them validation, the rest train.
     """
     audio_dir, layout = find_vctk_audio(root)
-    speakers, other = _vctk_speaker_files(audio_dir, layout, mic)
+    speakers, other, broken = _vctk_speaker_files(audio_dir, layout, mic)
     info = {"corpus": "vctk", "layout": layout, "audio_dir": str(audio_dir), "mode": mode}
     if mode == "multi":
         test = sorted(set(test_speakers) & set(speakers))
@@ -179,7 +183,7 @@ def vctk_sources(root, mode="multi", test_speakers=KULESHOV_TEST_SPEAKERS, num_v
         info["speaker"] = speaker
     else:
         raise ValueError(f"mode must be 'multi' or 'single', got {mode!r}")
-    return sources, not_audio(other), info
+    return sources, [*not_audio(other), *broken], info
 
 
 # ---------------------------------------------------------------------------- FMA
@@ -230,7 +234,7 @@ def fma_sources(root, subset=None, metadata_dir=None, val_fraction=0.1, test_fra
     """
     audio_dir, found_metadata = find_fma_audio(root, subset)
     metadata = pathlib.Path(metadata_dir) if metadata_dir else found_metadata
-    audio, other = list_audio_files(audio_dir)
+    audio, skipped = audio_in_folder(audio_dir)
     tracks = read_fma_tracks(metadata / "tracks.csv") if metadata else {}
     track_of = {p: pathlib.Path(p).stem for p in audio}
     random_split = assign_groups(track_of.values(), val_fraction, test_fraction, seed)
@@ -242,4 +246,4 @@ def fma_sources(root, subset=None, metadata_dir=None, val_fraction=0.1, test_fra
     info = {"corpus": "fma", "subset": audio_dir.name, "audio_dir": str(audio_dir),
             "metadata": str(metadata) if metadata else None,
             "split_method": "fma_metadata set.split" if metadata else "random by track"}
-    return sources, not_audio(other), info
+    return sources, skipped, info

@@ -1,122 +1,34 @@
-"""Prepared data sets on disk and the tf.data pipeline that feeds the models.
+"""Reading prepared data sets: the tf.data pipeline that feeds the models, and their recordings.
 
-A prepared data set is a folder holding ``manifest.json`` and TFRecord
-shards (written by :mod:`audiosr.prep`). One record is one clip:
-
-=============  ======  ====================================================
-feature        type    content
-=============  ======  ====================================================
-``high``       bytes   the 16 kHz target, ``clip_samples`` int16 (little endian)
-``lowres_R``   bytes   ``audiosr.lowres.simulate_lowres(clip, R)`` for each
-                       prepared ratio R, same length and coding as ``high``
-``scale``      float   the clip's peak: ``float = int16 * scale / 32767``
-``source``     int64   index of the recording in ``manifest["sources"]``
-``start``      int64   first sample of the clip in that recording at 16 kHz
-=============  ======  ====================================================
-
-Why this coding: the spline input is precomputed because interpolating
-splines inside the input graph would bound training by data; int16 with a
-per-clip peak scale halves the bytes of float32 while keeping about 90 dB
-of SNR per clip (far below what any model reaches), and decoding it is one
-cast and one multiply per batch. The reader only opens shards listed in a
-*complete* manifest, so a half-finished preparation is never read.
+The format (shards, records, manifest) is defined in :mod:`audiosr.records`.
+Only shards listed in a *complete* manifest are read, so a half-finished
+preparation never is.
 """
 
-import json
 import os
 
-import numpy as np
 import tensorflow as tf
 
-from audiosr.atomic import atomic_path
-from audiosr.clips import INT16_FULL_SCALE, MANIFEST_NAME
-
-
-def lowres_key(ratio):
-    """Record feature holding the spline input for ``ratio``."""
-    return f"lowres_{int(ratio)}"
-
-
-def _bytes_feature(value):
-    return tf.train.Feature(bytes_list=tf.train.BytesList(value=[value]))
-
-
-def encode_clip(high, lowres, scale, source, start):
-    """One serialized ``tf.train.Example`` from int16 arrays.
-
-    ``lowres`` maps each ratio to its int16 spline input; ``scale`` is the
-    float the int16 values were divided by (see the module docstring).
-    """
-    features = {
-        "high": _bytes_feature(np.asarray(high, dtype="<i2").tobytes()),
-        "scale": tf.train.Feature(float_list=tf.train.FloatList(value=[float(scale)])),
-        "source": tf.train.Feature(int64_list=tf.train.Int64List(value=[int(source)])),
-        "start": tf.train.Feature(int64_list=tf.train.Int64List(value=[int(start)])),
-    }
-    for ratio, values in lowres.items():
-        features[lowres_key(ratio)] = _bytes_feature(np.asarray(values, dtype="<i2").tobytes())
-    return tf.train.Example(features=tf.train.Features(feature=features)).SerializeToString()
-
-
-def write_shard_atomic(path, records):
-    """Write serialized records to ``path`` so a reader never sees a partial shard.
-
-    The records go to a hidden ``.partial-*`` file beside ``path``, which is
-    renamed into place only once it is complete and closed.
-    """
-    with atomic_path(path) as tmp, tf.io.TFRecordWriter(tmp) as writer:
-        for record in records:
-            writer.write(record)
-    return os.path.getsize(path)
-
-
-def read_manifest(data_dir):
-    """The parsed ``manifest.json`` of a prepared data set."""
-    path = os.path.join(os.fspath(data_dir), MANIFEST_NAME)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(
-            f"{path} not found: {data_dir} is not a prepared data set "
-            "(make one with `make data-demo` or a data_prep/ script)"
-        )
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
-
-
-def _complete_manifest(data_dir):
-    manifest = read_manifest(data_dir)
-    if not manifest.get("complete"):
-        raise RuntimeError(
-            f"the preparation of {data_dir} is unfinished; run the same preparation again to resume it"
-        )
-    return manifest
-
-
-def _split_entry(manifest, data_dir, split):
-    splits = manifest["splits"]
-    if split not in splits or splits[split]["clips"] == 0:
-        present = [name for name, entry in splits.items() if entry["clips"] > 0]
-        raise ValueError(f"{data_dir} has no clips in split {split!r}; splits with clips: {present}")
-    return splits[split]
+from audiosr.records import INT16_FULL_SCALE, MANIFEST_NAME, Manifest, lowres_key, training_features
 
 
 def num_examples(data_dir, split):
     """Number of clips in ``split`` (for steps_per_epoch and progress bars)."""
-    manifest = _complete_manifest(data_dir)
-    return int(_split_entry(manifest, data_dir, split)["clips"])
+    return Manifest.load(data_dir).split(split, data_dir).clips
 
 
 def shard_paths(data_dir, split):
     """Absolute paths of the shards of ``split``, checked against the manifest."""
     data_dir = os.fspath(data_dir)
-    entry = _split_entry(_complete_manifest(data_dir), data_dir, split)
+    entry = Manifest.load(data_dir).split(split, data_dir)
     paths = []
-    for shard in entry["shards"]:
-        path = os.path.join(data_dir, shard["file"])
+    for shard in entry.shards:
+        path = os.path.join(data_dir, shard.file)
         if not os.path.isfile(path):
             raise FileNotFoundError(f"{path} is listed in {MANIFEST_NAME} but missing")
-        if os.path.getsize(path) != shard["bytes"]:
+        if os.path.getsize(path) != shard.bytes:
             raise ValueError(
-                f"{path} is {os.path.getsize(path)} bytes but {MANIFEST_NAME} says {shard['bytes']}: "
+                f"{path} is {os.path.getsize(path)} bytes but {MANIFEST_NAME} says {shard.bytes}: "
                 "the data set was modified after preparation"
             )
         paths.append(path)
@@ -126,13 +38,13 @@ def shard_paths(data_dir, split):
 def split_sources(data_dir, split):
     """Absolute paths of the usable recordings of ``split`` (for whole-utterance evaluation)."""
     data_dir = os.fspath(data_dir)
-    manifest = read_manifest(data_dir)
-    if split not in manifest["splits"]:
-        raise ValueError(f"{data_dir} has no split {split!r}; it has {sorted(manifest['splits'])}")
-    skipped = {item["path"] for item in manifest["skipped"]}
+    manifest = Manifest.load(data_dir, complete=False)
+    if split not in manifest.splits:
+        raise ValueError(f"{data_dir} has no split {split!r}; it has {sorted(manifest.splits)}")
+    skipped = {item["path"] for item in manifest.skipped}
     return [
         os.path.normpath(os.path.join(data_dir, source["path"]))
-        for source in manifest["sources"]
+        for source in manifest.sources
         if source["split"] == split and source["path"] not in skipped
     ]
 
@@ -140,11 +52,7 @@ def split_sources(data_dir, split):
 def _decoder(ratio, clip_samples, batch_size):
     """Parse a batch of serialized clips into (spline_input, high_res) float32."""
     key = lowres_key(ratio)
-    spec = {
-        "high": tf.io.FixedLenFeature([], tf.string),
-        key: tf.io.FixedLenFeature([], tf.string),
-        "scale": tf.io.FixedLenFeature([], tf.float32),
-    }
+    spec = training_features(ratio)
 
     def decode(serialized):
         parsed = tf.io.parse_example(serialized, spec)
@@ -170,14 +78,10 @@ def make_dataset(data_dir, split, ratio, batch_size, shuffle=True, seed=None, de
     ``strategy.experimental_distribute_dataset``.
     """
     data_dir = os.fspath(data_dir)
-    manifest = _complete_manifest(data_dir)
-    if int(ratio) not in manifest["ratios"]:
-        raise ValueError(
-            f"{data_dir} was prepared for ratios {manifest['ratios']}, not {ratio}; "
-            "prepare it again with that ratio"
-        )
+    manifest = Manifest.load(data_dir)
+    manifest.check_ratio(ratio, data_dir)
     files = shard_paths(data_dir, split)
-    clips = int(manifest["splits"][split]["clips"])
+    clips = manifest.splits[split].clips
     if drop_remainder and not repeat and clips < batch_size:
         raise ValueError(
             f"split {split!r} of {data_dir} has {clips} clips, fewer than one batch of {batch_size} "
@@ -202,7 +106,7 @@ def make_dataset(data_dir, split, ratio, batch_size, shuffle=True, seed=None, de
     dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
     static_batch = batch_size if drop_remainder else -1
     dataset = dataset.map(
-        _decoder(ratio, int(manifest["clip_samples"]), static_batch),
+        _decoder(ratio, manifest.clip_samples, static_batch),
         num_parallel_calls=tf.data.AUTOTUNE,
         deterministic=deterministic,
     )

@@ -20,6 +20,7 @@ import os
 
 import numpy as np
 
+from audiosr.atomic import remove_stale_partials
 from audiosr.audio_io import AtomicAudioWriter, AudioFileError, AudioReader, StreamResampler
 from audiosr.baselines import spline_upsample
 
@@ -269,8 +270,10 @@ def upsample_file(model, input_path, output_path, subtype=None, format=None, ove
     seconds, clipped samples). Raises :class:`AudioFileError` for bad input
     (the partial output is removed), ``FileExistsError`` for an existing
     output without ``overwrite``, ``ValueError`` if the output is the input.
+    A temporary file of ``output_path`` left by a killed process is removed first.
     """
     input_path, output_path = os.fspath(input_path), os.fspath(output_path)
+    remove_stale_partials(os.path.dirname(os.path.abspath(output_path)), os.path.basename(output_path))
     if os.path.exists(output_path):
         if os.path.exists(input_path) and os.path.samefile(input_path, output_path):
             raise ValueError(f"{output_path}: output would overwrite its input")

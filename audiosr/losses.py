@@ -1,4 +1,5 @@
-"""The study's losses, written once and shared by the models.
+"""The study's losses (L2, adversarial, WGAN critic, gradient penalty, content), written once and shared
+by the models.
 
 All take batches and return scalar float32 means over the (per-replica)
 batch: inputs are cast to float32 first, so the losses keep full precision

@@ -2,7 +2,8 @@
 
 One source of truth for the numbers in every table. The numpy functions score
 whole utterances; the ``*_per_example`` functions are their keras.ops twins,
-used by the models' validation trackers on batches of patches.
+used by the models' validation trackers on batches of patches. Every function
+takes the reference first and the estimate second.
 
 LSD follows NVSR / AP-BWE: log10 power spectra, STFT n_fft 2048, hop 512,
 periodic Hann window, frames centred by reflect padding (torch.stft's and
@@ -18,20 +19,20 @@ LSD_EPSILON = 1e-10
 SNR_EPSILON = 1e-12
 
 
-def _as_pair(y_hat, y):
-    y_hat = np.asarray(y_hat, dtype=np.float64).reshape(-1)
+def _as_pair(y, y_hat):
     y = np.asarray(y, dtype=np.float64).reshape(-1)
+    y_hat = np.asarray(y_hat, dtype=np.float64).reshape(-1)
     if y_hat.shape != y.shape:
-        raise ValueError(f"signals differ in length: {y_hat.shape[0]} vs {y.shape[0]}")
-    return y_hat, y
+        raise ValueError(f"signals differ in length: reference {y.shape[0]}, estimate {y_hat.shape[0]}")
+    return y, y_hat
 
 
-def snr(y_hat, y):
+def snr(y, y_hat):
     """SNR in dB of the estimate ``y_hat`` against the reference ``y``.
 
     ``10 log10(||y||^2 / ||y_hat - y||^2)``; a perfect estimate gives +inf.
     """
-    y_hat, y = _as_pair(y_hat, y)
+    y, y_hat = _as_pair(y, y_hat)
     noise = np.sum((y_hat - y) ** 2)
     if noise == 0.0:
         return float("inf")
@@ -49,9 +50,10 @@ def _power_spectrogram(x, n_fft, hop_length):
     return np.abs(np.fft.rfft(frames * window, axis=-1)) ** 2
 
 
-def lsd(y_hat, y, n_fft=N_FFT, hop_length=HOP_LENGTH, epsilon=LSD_EPSILON):
-    """Log-spectral distance (log10 power, RMS over frequency, mean over frames)."""
-    y_hat, y = _as_pair(y_hat, y)
+def lsd(y, y_hat, n_fft=N_FFT, hop_length=HOP_LENGTH, epsilon=LSD_EPSILON):
+    """Log-spectral distance of the estimate ``y_hat`` from the reference ``y``
+    (log10 power, RMS over frequency, mean over frames)."""
+    y, y_hat = _as_pair(y, y_hat)
     log_ref = np.log10(_power_spectrogram(y, n_fft, hop_length) + epsilon)
     log_est = np.log10(_power_spectrogram(y_hat, n_fft, hop_length) + epsilon)
     return float(np.mean(np.sqrt(np.mean((log_ref - log_est) ** 2, axis=-1))))

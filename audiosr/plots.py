@@ -1,8 +1,11 @@
-"""Figures people would rather look at: spectrogram comparisons and loss curves.
+"""Every figure: spectrogram comparisons (the study's Figures 5-8), validation-loss curves
+(Figure 4) and images for TensorBoard.
 
 Uses matplotlib's non-interactive Agg backend; every PNG is written to a
 temporary name and renamed, so a reader never finds half a picture.
 """
+
+import os
 
 import matplotlib
 
@@ -10,7 +13,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from audiosr.atomic import atomic_path
+from audiosr.atomic import atomic_path  # noqa: E402
+from audiosr.history import read_history  # noqa: E402
 
 SPECTROGRAM_N_FFT = 1024
 SPECTROGRAM_HOP = 256
@@ -76,6 +80,13 @@ def plot_loss_curves(histories, path, metric="val_loss", title=None):
     if title:
         axis.set_title(title)
     save_figure_atomic(figure, path)
+
+
+def plot_validation_curves(history_paths, path, metric="val_loss", title=None):
+    """Figure 4: ``metric`` per epoch for each run (label -> history CSV path); returns labels plotted."""
+    histories = {label: read_history(p) for label, p in history_paths.items() if os.path.isfile(p)}
+    plot_loss_curves(histories, path, metric=metric, title=title)
+    return [label for label, history in histories.items() if history.get(metric)]
 
 
 def figure_to_array(figure):

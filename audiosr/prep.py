@@ -13,8 +13,8 @@
 
 Everything is seeded, so running the same preparation again after an
 interruption redoes only the unfinished shards and yields the same bytes.
-``manifest.json`` says ``"complete": true`` only at the very end, and
-:mod:`audiosr.data` reads nothing else.
+The manifest (:class:`audiosr.records.Manifest`) says ``complete`` only at
+the very end, and :mod:`audiosr.data` reads nothing else.
 """
 
 import dataclasses
@@ -32,17 +32,17 @@ import time
 import numpy as np
 from tqdm.auto import tqdm
 
-from audiosr.atomic import atomic_path
 from audiosr import corpora
+from audiosr.atomic import remove_stale_partials, write_json_atomic
 from audiosr.audio_io import write_audio_atomic
-from audiosr.clips import MANIFEST_NAME, ChunkTask, ClipSettings, process_chunk, scan_source
+from audiosr.clips import ChunkTask, ClipSettings, process_chunk, scan_source
 from audiosr.corpora import SPLITS, NoAudioError, Source
 from audiosr.lowres import SAMPLE_RATE, SUPPORTED_RATIOS
+from audiosr.records import MANIFEST_NAME, Manifest, Shard, Split, encode_clip, write_shard_atomic
 from audiosr.synthetic import generate_clip
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
 MAX_ROUNDS = 4  # the first pass plus up to three top-ups
 
 
@@ -73,11 +73,6 @@ class _Workers:
             self._pool.join()
 
 
-def _save_json_atomic(path, content):
-    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
-        json.dump(content, f, indent=1)
-
-
 def _stored_path(path, out_dir):
     """Paths inside the output folder are kept relative, so the folder can move."""
     path = os.path.abspath(path)
@@ -101,29 +96,21 @@ def _existing_manifest(out_dir, fingerprint, overwrite):
     path = os.path.join(out_dir, MANIFEST_NAME)
     if not os.path.exists(path):
         return None
-    with open(path, encoding="utf-8") as f:
-        manifest = json.load(f)
-    if manifest.get("fingerprint") == fingerprint:
+    manifest = Manifest.load(out_dir, complete=False)
+    if manifest.fingerprint == fingerprint:
         return manifest
     if not overwrite:
         raise FileExistsError(
             f"{out_dir} holds a different preparation (other parameters or input files); "
             "choose another output folder or pass overwrite=True"
         )
-    for entry in manifest.get("splits", {}).values():
-        for shard in entry["shards"]:
-            shard_path = os.path.join(out_dir, shard["file"])
+    for entry in manifest.splits.values():
+        for shard in entry.shards:
+            shard_path = os.path.join(out_dir, shard.file)
             if os.path.exists(shard_path):
                 os.remove(shard_path)
     os.remove(path)
     return None
-
-
-def _remove_partials(out_dir):
-    """Temporary files of an interrupted write; never complete, never read."""
-    for name in os.listdir(out_dir):
-        if name.startswith(".partial-"):
-            os.remove(os.path.join(out_dir, name))
 
 
 def _scan(sources, out_dir, settings, workers, progress):
@@ -185,9 +172,7 @@ def _plan_round(round_index, needed, viable, records, source_paths, settings, se
 
 
 def _write_shard(out_dir, shard, results, settings):
-    """Encode the chunk results of one shard, write it atomically; return its manifest record."""
-    from audiosr.data import encode_clip, write_shard_atomic  # TensorFlow stays out of the workers
-
+    """Encode the chunk results of one shard, write it atomically; return its :class:`Shard` record."""
     records, failed, silent, rejected = [], {}, [], 0
     for task, result in zip(shard["tasks"], results):
         rejected += result["rejected"]
@@ -202,27 +187,26 @@ def _write_shard(out_dir, shard, results, settings):
             records.append(encode_clip(result["high"][i], lowres, result["scales"][i],
                                        task.source_index, result["starts"][i]))
     size = write_shard_atomic(os.path.join(out_dir, shard["file"]), records)
-    return {"file": shard["file"], "round": shard["round"], "clips": len(records), "bytes": size,
-            "failed": failed, "silent": silent, "rejected_silent_draws": rejected}
+    return Shard(file=shard["file"], round=shard["round"], clips=len(records), bytes=size, failed=failed,
+                 silent=silent, rejected_silent_draws=rejected)
 
 
 def _cut(manifest, out_dir, source_paths, settings, workers, progress):
     """Run (or finish) every round of shards; updates and saves ``manifest`` after each shard."""
-    params, records, splits = manifest["params"], manifest["sources"], manifest["splits"]
-    manifest_path = os.path.join(out_dir, MANIFEST_NAME)
-    skipped_paths = {item["path"] for item in manifest["skipped"]}
+    params, records, splits = manifest.params, manifest.sources, manifest.splits
+    skipped_paths = {item["path"] for item in manifest.skipped}
     process = functools.partial(process_chunk, settings=settings)
-    bar = tqdm(total=sum(e["requested"] for e in splits.values()), desc=manifest["name"], unit="clip",
+    bar = tqdm(total=sum(e.requested for e in splits.values()), desc=manifest.name, unit="clip",
                disable=not progress)
-    bar.update(sum(e["clips"] for e in splits.values()))
+    bar.update(sum(e.clips for e in splits.values()))
     next_shard = {split: 0 for split in SPLITS}
     excluded = set()  # sources that failed or gave no clip: never drawn from again
     for round_index in range(MAX_ROUNDS):
-        earlier = [s for e in splits.values() for s in e["shards"] if s["round"] < round_index]
+        earlier = [s for e in splits.values() for s in e.shards if s.round < round_index]
         for shard in earlier:
-            excluded.update(int(i) for i in shard["failed"])
-            excluded.update(shard["silent"])
-        needed = {split: entry["requested"] - sum(s["clips"] for s in entry["shards"] if s["round"] < round_index)
+            excluded.update(int(i) for i in shard.failed)
+            excluded.update(shard.silent)
+        needed = {split: entry.requested - sum(s.clips for s in entry.shards if s.round < round_index)
                   for split, entry in splits.items()}
         if not any(n > 0 for n in needed.values()):
             break
@@ -230,7 +214,7 @@ def _cut(manifest, out_dir, source_paths, settings, workers, progress):
                           and r["path"] not in skipped_paths and i not in excluded] for split in SPLITS}
         plan = _plan_round(round_index, needed, viable, records, source_paths, settings,
                            params["seed"], params["shard_size"], next_shard)
-        finished = {s["file"] for e in splits.values() for s in e["shards"]}
+        finished = {s.file for e in splits.values() for s in e.shards}
         pending = [shard for shard in plan if shard["file"] not in finished]
         results = workers.imap(process, [task for shard in pending for task in shard["tasks"]])
         for shard in pending:
@@ -238,24 +222,22 @@ def _cut(manifest, out_dir, source_paths, settings, workers, progress):
             for _ in shard["tasks"]:
                 chunk_results.append(next(results))
                 bar.update(len(chunk_results[-1].get("starts", ())))
-            record = _write_shard(out_dir, shard, chunk_results, settings)
-            splits[shard["split"]]["shards"].append(record)
-            splits[shard["split"]]["clips"] += record["clips"]
-            _save_json_atomic(manifest_path, manifest)
+            manifest.add_shard(shard["split"], _write_shard(out_dir, shard, chunk_results, settings))
+            manifest.save(out_dir)
     bar.close()
 
 
 def _skipped_after_cut(manifest):
     """Files found unusable while cutting, with their reasons, for the manifest's skipped list."""
-    records = manifest["sources"]
+    records = manifest.sources
     reasons = {}
-    for entry in manifest["splits"].values():
-        for shard in entry["shards"]:
-            for index, reason in shard["failed"].items():
+    for entry in manifest.splits.values():
+        for shard in entry.shards:
+            for index, reason in shard.failed.items():
                 reasons[int(index)] = reason
-            for index in shard["silent"]:
+            for index in shard.silent:
                 reasons.setdefault(index, "silent: no clip above the silence threshold in "
-                                          f"{manifest['params']['max_tries']} draws")
+                                          f"{manifest.params['max_tries']} draws")
     return [{"path": records[i]["path"], "reason": reasons[i]} for i in sorted(reasons)]
 
 
@@ -268,7 +250,7 @@ def prepare_corpus(sources, out_dir, num_clips, *, name=None, clip_seconds=0.5, 
     audio), or a dict of clips per split. ``skipped``: files the layout
     already passed over, recorded in the manifest. Re-running with the same
     arguments resumes an interrupted run, or returns at once when complete.
-    Returns the manifest dict (also written to ``out_dir/manifest.json``).
+    Returns the :class:`audiosr.records.Manifest` (also written to ``out_dir/manifest.json``).
     """
     sources = [dataclasses.replace(s, path=os.path.abspath(s.path)) for s in sources]
     if not sources:
@@ -292,28 +274,22 @@ def prepare_corpus(sources, out_dir, num_clips, *, name=None, clip_seconds=0.5, 
               **dataclasses.asdict(settings)}
     fingerprint = _fingerprint({**params, "info": info}, sources)
     manifest = _existing_manifest(out_dir, fingerprint, overwrite)
-    if manifest is not None and manifest["complete"]:
+    if manifest is not None and manifest.complete:
         return manifest
-    _remove_partials(out_dir)
+    remove_stale_partials(out_dir)  # shards a killed run was writing
     started = time.perf_counter()
     with _Workers(num_workers) as workers:
         if manifest is None:
             records, scan_skipped = _scan(sources, out_dir, settings, workers, progress)
             layout_skipped = [{**item, "path": _stored_path(item["path"], out_dir)} for item in skipped]
-            manifest = {
-                "format": "audiosr.clips", "version": FORMAT_VERSION, "complete": False,
-                "name": name or os.path.basename(out_dir), "fingerprint": fingerprint,
-                "created": _now(), "sample_rate": settings.sample_rate, "clip_samples": settings.clip_samples,
-                "clip_seconds": clip_seconds, "ratios": list(ratios), "params": params,
-                "record": {"features": ["high", *[f"lowres_{r}" for r in ratios], "scale", "source", "start"],
-                           "coding": "int16 little endian, value = int16 * scale / 32767 (scale = clip peak)"},
-                "info": info or {},
-                "splits": {split: {"requested": n, "clips": 0, "shards": []}
-                           for split, n in _requested_clips(num_clips, records).items()},
-                "sources": records,
-                "skipped": [*layout_skipped, *scan_skipped],
-            }
-            _save_json_atomic(os.path.join(out_dir, MANIFEST_NAME), manifest)
+            manifest = Manifest(
+                name=name or os.path.basename(out_dir), fingerprint=fingerprint, created=_now(),
+                sample_rate=settings.sample_rate, clip_samples=settings.clip_samples, clip_seconds=clip_seconds,
+                ratios=list(ratios), params=params, info=info or {},
+                splits={split: Split(requested=n) for split, n in _requested_clips(num_clips, records).items()},
+                sources=records, skipped=[*layout_skipped, *scan_skipped],
+            )
+            manifest.save(out_dir)
         _cut(manifest, out_dir, [s.path for s in sources], settings, workers, progress)
     _finish(manifest, out_dir, time.perf_counter() - started)
     return manifest
@@ -325,20 +301,20 @@ def _now():
 
 def _finish(manifest, out_dir, run_seconds):
     """List the files found unusable while cutting, check the counts, mark the set complete."""
-    manifest["skipped"] = [*manifest["skipped"], *_skipped_after_cut(manifest)]
-    for item in manifest["skipped"]:
+    manifest.skipped = [*manifest.skipped, *_skipped_after_cut(manifest)]
+    for item in manifest.skipped:
         log.warning("skipped %s: %s", item["path"], item["reason"])
-    train = manifest["splits"]["train"]
-    if train["clips"] == 0 and train["requested"] > 0:
+    train = manifest.splits["train"]
+    if train.clips == 0 and train.requested > 0:
         raise NoAudioError(f"{out_dir}: no usable training audio: every train file failed to decode or is "
-                           f"silent ({len(manifest['skipped'])} files skipped)")
-    for split, entry in manifest["splits"].items():
-        entry["seconds"] = round(entry["clips"] * manifest["clip_seconds"], 3)
-        if entry["clips"] < entry["requested"]:
-            log.warning("%s: %d of %d %s clips (too little usable audio)", out_dir, entry["clips"],
-                        entry["requested"], split)
-    manifest.update(complete=True, finished=_now(), last_run_seconds=round(run_seconds, 2))
-    _save_json_atomic(os.path.join(out_dir, MANIFEST_NAME), manifest)
+                           f"silent ({len(manifest.skipped)} files skipped)")
+    for split, entry in manifest.splits.items():
+        entry.seconds = round(entry.clips * manifest.clip_seconds, 3)
+        if entry.clips < entry.requested:
+            log.warning("%s: %d of %d %s clips (too little usable audio)", out_dir, entry.clips,
+                        entry.requested, split)
+    manifest.complete, manifest.finished, manifest.last_run_seconds = True, _now(), round(run_seconds, 2)
+    manifest.save(out_dir)
 
 
 def prepare_folder(folder, out_dir, num_clips, ratios=(2, 4), seed=0, val_fraction=0.1, test_fraction=0.0,
@@ -392,7 +368,7 @@ def _reset_if_changed(folder, generation):
     if os.path.isdir(folder):
         shutil.rmtree(folder)
     os.makedirs(folder)
-    _save_json_atomic(stamp, generation)
+    write_json_atomic(stamp, generation)
 
 
 def prepare_synthetic(out_dir, num_clips=3000, utterance_seconds=4.0, val_fraction=0.1, test_fraction=0.1,

@@ -1,9 +1,8 @@
-"""The study's reports: the Figure 3 table (SNR / LSD per ratio and method), Figure 4
-(validation-loss curves) and Figures 5-8 (one recording's spectrogram under every method).
+"""The study's Figure 3: SNR and LSD per ratio (rows) and method (columns), as markdown and CSV.
 
-Inputs are plain results: ``audiosr.evaluation.summarize`` dicts per ratio
-and the CSV histories training runs write, so evaluation, the benchmark and
-anyone's notebook print the same table.
+Inputs are plain results, ``audiosr.scoring.summarize`` dicts per ratio, so
+the study's report, the benchmark and anyone's notebook print the same table.
+The figures live in :mod:`audiosr.plots`.
 """
 
 import csv
@@ -11,35 +10,13 @@ import io
 import math
 import os
 
-from audiosr.atomic import atomic_path
-from audiosr.plots import plot_loss_curves
+from audiosr.atomic import write_text_atomic
 
 # Column order of Figure 3; methods outside it are appended in the order met.
 METHOD_ORDER = ("Spline", "UNet", "UNet-C", "GAN", "GAN-C", "WGAN", "WGAN-C")
 BASELINE_LABELS = {"spline": "Spline", "sinc": "Sinc"}
-MODEL_LABELS = {"unet": "UNet", "gan": "GAN", "wgan": "WGAN"}
 # For each metric, whether larger is better (marks the best cell in markdown).
 METRICS = {"snr": ("SNR (dB)", True), "lsd": ("LSD", False)}
-
-
-def write_text_atomic(path, text):
-    """Write ``text`` to ``path`` via a temporary file in the same folder and a rename."""
-    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8", newline="") as handle:
-        handle.write(text)
-
-
-def model_label(kind, content=False):
-    """Display name of a model: ``model_label("wgan", True) == "WGAN-C"``."""
-    return MODEL_LABELS[kind] + ("-C" if content else "")
-
-
-def parse_model_name(name):
-    """``"wgan-c"`` -> ``("wgan", True)``; accepts display names too (``"UNet-C"``)."""
-    lowered = name.strip().lower()
-    kind, content = (lowered[:-2], True) if lowered.endswith("-c") else (lowered, False)
-    if kind not in MODEL_LABELS:
-        raise ValueError(f"unknown model {name!r}; use one of unet, gan, wgan, optionally with -c (e.g. wgan-c)")
-    return kind, content
 
 
 def _label(method):
@@ -111,35 +88,3 @@ def write_figure3(summaries, out_dir, stem="figure3", title=None):
     write_text_atomic(paths[0], markdown)
     write_text_atomic(paths[1], figure3_csv(summaries))
     return markdown, paths
-
-
-def read_history(path):
-    """A Keras CSVLogger file as {metric: [value per epoch]} (epochs in file order)."""
-    with open(os.fspath(path), newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    history = {}
-    for row in rows:
-        for key, value in row.items():
-            if key != "epoch" and value not in (None, ""):
-                history.setdefault(key, []).append(float(value))
-    return history
-
-
-def plot_validation_curves(history_paths, path, metric="val_loss", title=None):
-    """Figure 4: ``metric`` per epoch for each run (label -> history CSV path); returns labels plotted."""
-    histories = {label: read_history(p) for label, p in history_paths.items() if os.path.isfile(p)}
-    plot_loss_curves(histories, path, metric=metric, title=title)
-    return [label for label, history in histories.items() if history.get(metric)]
-
-
-def plot_spectrogram_comparison(path, ratio, models, out_path, seconds=3.0):
-    """Figures 5-8: spectrograms of the first ``seconds`` of recording ``path``: the high-res target,
-    its spline reconstruction and every model's (``models``: label -> model), one row each."""
-    from audiosr.evaluation import load_reference, reconstruct
-    from audiosr.lowres import SAMPLE_RATE
-    from audiosr.plots import plot_spectrograms
-
-    y = load_reference(path)[: int(seconds * SAMPLE_RATE)]
-    estimates = reconstruct(y, ratio, models, baselines=("spline",))
-    signals = {"High-res target": y, "Spline": estimates.pop("spline"), **estimates}
-    plot_spectrograms(signals, SAMPLE_RATE, out_path, title=f"{os.path.basename(path)}, r = {ratio}")

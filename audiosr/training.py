@@ -29,22 +29,15 @@ import os
 import keras
 import numpy as np
 
-from audiosr.atomic import atomic_path
+from audiosr.atomic import remove_stale_partials, save_atomic, write_text_atomic
 from audiosr.callbacks import AudioSampleLogger, StopOnNonFiniteLoss
+from audiosr.history import read_history
 from audiosr.lowres import SAMPLE_RATE
-from audiosr.reporting import read_history, write_text_atomic
 
 LOGGER = logging.getLogger("audiosr")
 STRATEGIES = ("default", "mirrored", "multi_worker")
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 STATE_NAME = "state.json"
-# Flags that may change between the start of a run and its resumption.
-RESUMABLE_CHANGES = ("epochs", "strategy", "verbose", "steps_per_epoch", "validation_steps", "jit_compile",
-                     "steps_per_execution")
-
-
-class RunSettingsError(ValueError):
-    """A run folder exists but was started with other settings."""
 
 
 def make_strategy(name):
@@ -99,37 +92,6 @@ def run_name(dataset, ratio, model, content, preset, seed):
     return f"{dataset}-r{int(ratio)}-{model}{'-c' if content else ''}-{preset}-s{int(seed)}"
 
 
-def _parse_flag_lines(text):
-    settings = {}
-    for line in text.splitlines():
-        line = line.strip()
-        if line.startswith("--"):
-            name, _, value = line[2:].partition("=")
-            settings[name] = value
-    return settings
-
-
-def record_settings(run_dir, flags_text, may_change=RESUMABLE_CHANGES):
-    """Write ``flags.txt`` into ``run_dir``, refusing to mix two runs' settings in one folder.
-
-    ``flags_text`` is absl flagfile text (``--name=value`` lines). When the
-    folder already holds a run, every setting except those in ``may_change``
-    must match; otherwise :class:`RunSettingsError` names the differences.
-    """
-    path = os.path.join(os.fspath(run_dir), "flags.txt")
-    if os.path.isfile(path):
-        with open(path, encoding="utf-8") as handle:
-            old = _parse_flag_lines(handle.read())
-        new = _parse_flag_lines(flags_text)
-        differ = sorted(k for k in set(old) | set(new) if k not in may_change and old.get(k) != new.get(k))
-        if differ:
-            details = "; ".join(f"--{k}: {old.get(k)!r} then, {new.get(k)!r} now" for k in differ)
-            raise RunSettingsError(
-                f"{run_dir} holds a run started with other settings ({details}). "
-                "Resume it with its own flags (--flagfile=" + path + "), or pick another --run_name or --logdir."
-            )
-    write_text_atomic(path, flags_text)
-    return path
 
 
 def build_compiled_model(kind, ratio, preset, input_length, learning_rate, strategy=None, content_network=None,
@@ -158,19 +120,10 @@ def build_compiled_model(kind, ratio, preset, input_length, learning_rate, strat
     return model
 
 
-def save_atomic(save, path):
-    """Call ``save(tmp)`` (e.g. ``model.save``) for a temporary name, then rename it to ``path``."""
-    suffix = ".weights.h5" if os.fspath(path).endswith(".weights.h5") else None  # Keras checks the full suffix
-    with atomic_path(path, suffix=suffix) as tmp:
-        save(tmp)
-
-
 def seed_states(model):
     """The model's random-seed state variables (every Keras SeedGenerator in it), in a fixed order."""
     weights = {id(weight) for weight in model.weights}
     return [variable for variable in model.variables if id(variable) not in weights]
-
-
 class RunCheckpoint(keras.callbacks.Callback):
     """Saves the full training state every epoch and the best model by ``monitor``.
 
@@ -285,6 +238,8 @@ def fit_run(model, train_data, run_dir, epochs, val_data=None, steps_per_epoch=N
     all_callbacks = [StopOnNonFiniteLoss(), *callbacks]
     if write:
         os.makedirs(run_dir, exist_ok=True)
+        for folder in (run_dir, checkpoint.folder):  # temporary files of a killed session
+            remove_stale_partials(folder)
         _truncate_history(history_path, initial_epoch)
         if sample_clip is None and val_data is not None:
             sample_clip = first_clip(val_data)

@@ -27,7 +27,7 @@ import time
 from absl import app, flags
 
 from audiosr import prep
-from audiosr.corpora import list_audio_files
+from audiosr.corpora import audio_in_folder
 
 flags.DEFINE_string("shared_data", str(pathlib.Path(__file__).resolve().parents[2] / "shared" / "data"),
                     "The real recordings.")
@@ -47,7 +47,7 @@ def link_corpus(shared, folder, copies):
     """``copies`` symlinked copies of every shared recording; returns their total seconds."""
     import soundfile
 
-    audio, _ = list_audio_files(shared)
+    audio, _ = audio_in_folder(shared)
     seconds = 0.0
     for copy in range(copies):
         for path in audio:
@@ -73,7 +73,7 @@ def timed_prep(folder, out_dir, num_clips):
 
 
 def report_prep(label, seconds, wall, cpu, manifest):
-    clips = sum(e["clips"] for e in manifest["splits"].values())
+    clips = sum(e.clips for e in manifest.splits.values())
     cores = min(FLAGS.num_workers, os.cpu_count()) or 1
     print(f"prep, {label} ({clips} clips): {wall:.1f} s wall -> {seconds / wall:.0f}x real time (source audio), "
           f"{clips * 0.5 / wall:.0f}x (clip audio); {cpu:.1f} CPU s -> {seconds * cores / cpu:.0f}x and "

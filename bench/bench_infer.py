@@ -103,7 +103,7 @@ def measure(preset, precision, source):
     if precision != "float32":
         x = spline_upsample(soundfile.read(source, frames=10 * INPUT_RATE, dtype="float32")[0], RATIO)
         fast, exact = enhance(model, x, precision=precision), enhance(model, x)
-        result["snr_vs_float32"] = (snr(fast, exact), snr(fast - x, exact - x))
+        result["snr_vs_float32"] = (snr(exact, fast), snr(exact - x, fast - x))
     for path in (warmup, target):
         path.unlink()
     return result

@@ -74,7 +74,7 @@ def train_one(name, ratio, data_dir, clip_samples, run_dir, args):
 
     from audiosr.callbacks import TimeBudget
     from audiosr.data import make_dataset
-    from audiosr.reporting import parse_model_name
+    from audiosr.models.naming import parse_model_name
     from audiosr.training import build_compiled_model, fit_run
 
     kind, content = parse_model_name(name)
@@ -109,22 +109,23 @@ def train_one(name, ratio, data_dir, clip_samples, run_dir, args):
 def main(argv=None):
     args = parse_args(argv)
     from audiosr import corpora
-    from audiosr.evaluation import evaluate_references, summarize, write_csv
-    from audiosr.reporting import figure3_markdown, model_label, parse_model_name, write_figure3
+    from audiosr.models.naming import model_label, parse_model_name
+    from audiosr.reporting import figure3_markdown, write_figure3
+    from audiosr.scoring import score_references, summarize, write_scores_csv
 
     ratios = sorted({int(r) for r in args.scales.split(",")})
     names = [n.strip() for n in args.models.split(",") if n.strip()]
     labels = {n: model_label(*parse_model_name(n)) for n in names}
     train_dirs = [os.path.abspath(d) for d in args.train_dir.split(",")]
-    test_files = [f for d in args.test_dir.split(",") for f in corpora.list_audio_files(d)[0]]
+    test_files = [f for d in args.test_dir.split(",") for f in corpora.audio_in_folder(d)[0]]
     if args.max_test_files:
         test_files = test_files[:args.max_test_files]
 
     data_dir = os.path.join(args.work_dir, "clips")
     manifest = prepare_training_clips(train_dirs, data_dir, ratios, args.num_clips, args.clip_seconds, args.seed)
-    clip_samples = int(manifest["clip_samples"])
-    print(f"training clips: {manifest['splits']['train']['clips']} train, {manifest['splits']['val']['clips']} val "
-          f"of {clip_samples} samples from {len(manifest['sources'])} files; {len(test_files)} test files")
+    clip_samples = manifest.clip_samples
+    print(f"training clips: {manifest.splits['train'].clips} train, {manifest.splits['val'].clips} val "
+          f"of {clip_samples} samples from {len(manifest.sources)} files; {len(test_files)} test files")
 
     runs_root = tempfile.mkdtemp(prefix="runs-", dir=args.work_dir)
     summaries, per_file, trained = {}, {}, []
@@ -140,7 +141,7 @@ def main(argv=None):
                 print(f"   {info['steps']} steps in {info['seconds']:.0f} s; best val_loss {info['best_val_loss']:.3g} "
                       f"(val SNR {info['best_val_snr']:.2f} dB) after {info['best_epoch']} of {info['epochs']} "
                       "validations", flush=True)
-            rows = evaluate_references(test_files, ratio, models, baselines=("spline",))
+            rows = score_references(test_files, ratio, models, baselines=("spline",))
             per_file[ratio] = rows
             summaries[ratio] = summarize(rows)
     finally:
@@ -156,7 +157,7 @@ def main(argv=None):
     if args.out_dir:
         write_figure3(summaries, args.out_dir, stem="quality", title=title)
         for ratio, rows in per_file.items():
-            write_csv(rows, os.path.join(args.out_dir, f"quality_per_file_r{ratio}.csv"))
+            write_scores_csv(rows, os.path.join(args.out_dir, f"quality_per_file_r{ratio}.csv"))
 
 
 if __name__ == "__main__":

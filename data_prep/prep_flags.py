@@ -35,10 +35,10 @@ def prep_options():
 
 
 def summary(manifest, out_dir):
-    counts = ", ".join(f"{split} {entry['clips']}" for split, entry in manifest["splits"].items())
-    return (f"{out_dir}: {counts} clips of {manifest['clip_samples']} samples at {manifest['sample_rate']} Hz, "
-            f"ratios {manifest['ratios']}; {len(manifest['sources'])} source files, "
-            f"{len(manifest['skipped'])} skipped (listed in manifest.json)")
+    counts = ", ".join(f"{split} {entry.clips}" for split, entry in manifest.splits.items())
+    return (f"{out_dir}: {counts} clips of {manifest.clip_samples} samples at {manifest.sample_rate} Hz, "
+            f"ratios {manifest.ratios}; {len(manifest.sources)} source files, "
+            f"{len(manifest.skipped)} skipped (listed in manifest.json)")
 
 
 def clean_errors(main):

@@ -37,9 +37,9 @@ def main(argv):
     from audiosr import prep
     from audiosr.callbacks import TimeBudget
     from audiosr.data import make_dataset, split_sources
-    from audiosr.evaluation import evaluate_references, summarize
     from audiosr.inference import load_model
-    from audiosr.reporting import figure3_markdown, plot_spectrogram_comparison, write_figure3
+    from audiosr.reporting import figure3_markdown, write_figure3
+    from audiosr.scoring import plot_spectrogram_comparison, score_references, summarize
     from audiosr.training import build_compiled_model, fit_run, run_name
 
     print("1/3 preparing the synthetic data set ...", flush=True)
@@ -50,7 +50,7 @@ def main(argv):
     print(f"2/3 training the CPU AudioUNet (r={ratio}) for at most {FLAGS.minutes:g} min in {run_dir} ...",
           flush=True)
     keras.utils.set_random_seed(FLAGS.seed)
-    model = build_compiled_model("unet", ratio, "cpu", int(manifest["clip_samples"]), FLAGS.learning_rate,
+    model = build_compiled_model("unet", ratio, "cpu", manifest.clip_samples, FLAGS.learning_rate,
                                  seed=FLAGS.seed)
     train = make_dataset(FLAGS.data_dir, "train", ratio, FLAGS.batch_size, seed=FLAGS.seed, repeat=True)
     val = make_dataset(FLAGS.data_dir, "val", ratio, FLAGS.batch_size, shuffle=False, deterministic=True,
@@ -60,7 +60,7 @@ def main(argv):
 
     print("3/3 upsampling the whole test utterances ...", flush=True)
     best = load_model(os.path.join(run_dir, "best.keras"))
-    rows = evaluate_references(split_sources(FLAGS.data_dir, "test"), ratio, {"UNet": best})
+    rows = score_references(split_sources(FLAGS.data_dir, "test"), ratio, {"UNet": best})
     summaries = {ratio: summarize(rows)}
     title = f"Synthetic test utterances, r = {ratio}: spline vs. the CPU AudioUNet"
     write_figure3(summaries, FLAGS.out_dir, stem="demo", title=title)

@@ -9,9 +9,10 @@ The run goes to ``<logdir>/<dataset>-r<ratio>-<model>[-c]-<preset>-s<seed>/``
 with the flags it ran with (flags.txt), per-epoch checkpoints, the best
 model by validation loss (best.keras), history.csv and TensorBoard logs.
 The same command after a crash or a kill resumes from the last finished
-epoch. Exit status 2: unusable settings (missing data set, unavailable
-content network, a run folder started with other flags); 3: training
-stopped on a NaN loss (the last good checkpoint is kept).
+epoch. Exit status 2: unusable settings (a missing or unfinished data set,
+an unavailable content network, a run folder started with other flags),
+reported in one line before anything is written; 3: training stopped on a
+NaN loss (the last good checkpoint is kept).
 """
 
 import os
@@ -22,6 +23,14 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from absl import app, flags, logging  # noqa: E402
 
 EXIT_USAGE, EXIT_NON_FINITE = 2, 3
+SETTINGS_NAME = "flags.txt"
+# Flags that may change between the start of a run and its resumption.
+RESUMABLE_CHANGES = ("epochs", "strategy", "verbose", "steps_per_epoch", "validation_steps", "jit_compile",
+                     "steps_per_execution")
+
+
+class RunSettingsError(ValueError):
+    """A run folder exists but was started with other settings."""
 
 
 def define_flags(fv=flags.FLAGS):
@@ -89,21 +98,58 @@ def flags_text(fv):
     return "".join(f"{line}\n" for line in lines)
 
 
+def _parse_flag_lines(text):
+    settings = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("--"):
+            name, _, value = line[2:].partition("=")
+            settings[name] = value
+    return settings
+
+
+def record_settings(run_dir, flags_text, may_change=RESUMABLE_CHANGES):
+    """Write ``flags.txt`` into ``run_dir``, refusing to mix two runs' settings in one folder.
+
+    ``flags_text`` is flagfile text (``--name=value`` lines). When the folder
+    already holds a run, every setting except those in ``may_change`` must
+    match; otherwise :class:`RunSettingsError` names the differences.
+    """
+    from audiosr.atomic import write_text_atomic
+
+    path = os.path.join(os.fspath(run_dir), SETTINGS_NAME)
+    if os.path.isfile(path):
+        with open(path, encoding="utf-8") as handle:
+            old = _parse_flag_lines(handle.read())
+        new = _parse_flag_lines(flags_text)
+        differ = sorted(k for k in set(old) | set(new) if k not in may_change and old.get(k) != new.get(k))
+        if differ:
+            details = "; ".join(f"--{k}: {old.get(k)!r} then, {new.get(k)!r} now" for k in differ)
+            raise RunSettingsError(
+                f"{run_dir} holds a run started with other settings ({details}). "
+                "Resume it with its own flags (--flagfile=" + path + "), or pick another --run_name or --logdir."
+            )
+    write_text_atomic(path, flags_text)
+    return path
+
+
 def run(fv):
     """Train (or resume) the run the flags in ``fv`` describe; returns (run folder, history)."""
     import keras
 
-    from audiosr.data import make_dataset, read_manifest
-    from audiosr.training import (
-        build_compiled_model, fit_run, is_chief, make_strategy, record_settings, run_name, set_precision,
-    )
+    from audiosr.data import make_dataset
+    from audiosr.records import Manifest
+    from audiosr.training import build_compiled_model, fit_run, is_chief, make_strategy, run_name, set_precision
 
     strategy = make_strategy(fv.strategy)  # first: multi-worker collectives must be set up before other TF work
     keras.utils.set_random_seed(fv.seed)
     set_precision(fv.precision)  # before any model or content network is built
     ratio = int(fv.ratio)
     data_dir = fv.data_dir or os.path.join("data", fv.dataset)
-    manifest = read_manifest(data_dir)
+    manifest = Manifest.load(data_dir)  # a missing, unfinished or unsuitable set stops here, before any write
+    manifest.check_ratio(ratio, data_dir)
+    for split in ("train", "val"):
+        manifest.split(split, data_dir)
     run_dir = os.path.join(fv.logdir, fv.run_name or run_name(fv.dataset, ratio, fv.model, fv.content, fv.preset,
                                                                 fv.seed))
     content_network = None
@@ -116,7 +162,7 @@ def run(fv):
     if chief:
         record_settings(run_dir, flags_text(fv))
     logging.info("run %s on %d replica(s)", run_dir, strategy.num_replicas_in_sync)
-    model = build_compiled_model(fv.model, ratio, fv.preset, int(manifest["clip_samples"]), fv.learning_rate,
+    model = build_compiled_model(fv.model, ratio, fv.preset, manifest.clip_samples, fv.learning_rate,
                                  strategy=strategy, content_network=content_network, jit_compile=fv.jit_compile,
                                  steps_per_execution=fv.steps_per_execution, **model_kwargs(fv))
     train_data = make_dataset(data_dir, "train", ratio, fv.batch_size, shuffle=True, seed=fv.seed,
@@ -139,14 +185,14 @@ def main(argv):
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     from audiosr.callbacks import NonFiniteLossError
     from audiosr.features import ContentNetworkError
-    from audiosr.training import RunSettingsError
+    from audiosr.records import DataSetError
 
     try:
         run(flags.FLAGS)
     except NonFiniteLossError as error:
         logging.error("%s", error)
         sys.exit(EXIT_NON_FINITE)
-    except (ContentNetworkError, RunSettingsError, FileNotFoundError) as error:
+    except (ContentNetworkError, DataSetError, RunSettingsError, FileNotFoundError) as error:
         logging.error("%s", error)
         sys.exit(EXIT_USAGE)
 

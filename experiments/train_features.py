@@ -45,9 +45,10 @@ def define_flags(fv=flags.FLAGS):
 
 def prepared_splits(data_dir, batch_size, seed):
     """(train, val or None) datasets of a prepared data set; the (spline, high) pairs' high half is used."""
-    from audiosr.data import make_dataset, read_manifest
+    from audiosr.data import make_dataset
+    from audiosr.records import Manifest
 
-    ratio = read_manifest(data_dir)["ratios"][0]  # any prepared ratio: only the high-res clips are read
+    ratio = Manifest.load(data_dir).ratios[0]  # any prepared ratio: only the high-res clips are read
     train = make_dataset(data_dir, "train", ratio, batch_size, shuffle=True, seed=seed)
     try:
         val = make_dataset(data_dir, "val", ratio, batch_size, shuffle=False, deterministic=True,

@@ -25,6 +25,17 @@ def rng():
     return np.random.default_rng(1234)
 
 
+@pytest.fixture
+def dead_pid():
+    """The id of a process that has ended (what a SIGKILLed writer leaves behind)."""
+    import subprocess
+    import sys
+
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
 @pytest.fixture(scope="session")
 def shared_data():
     """The real recordings that sit beside the project (see ../shared/data/README.md)."""

@@ -1,9 +1,10 @@
+import json
 import os
 import stat
 
 import pytest
 
-from audiosr.atomic import atomic_path
+from audiosr.atomic import atomic_path, remove_stale_partials, save_atomic, write_json_atomic, write_text_atomic
 
 
 def test_success_replaces_the_target_readable_by_others(tmp_path):
@@ -34,3 +35,50 @@ def test_suffix_can_be_forced(tmp_path):
         assert tmp.endswith(".weights.h5")
         open(tmp, "w").close()
     assert (tmp_path / "w.weights.h5").exists()
+
+
+def test_temporary_names_say_whose_and_for_what(tmp_path):
+    with atomic_path(tmp_path / "a.wav") as tmp:
+        name = os.path.basename(tmp)
+        assert name.startswith(f".partial-{os.getpid()}-") and name.endswith("-a.wav")
+        open(tmp, "w").close()
+    with atomic_path(tmp_path / "figure", suffix=".png") as tmp:
+        assert tmp.endswith("-figure.png")
+        open(tmp, "w").close()
+    assert sorted(os.listdir(tmp_path)) == ["a.wav", "figure"]
+
+
+def test_errors_name_the_target_not_the_temporary_file(tmp_path):
+    (tmp_path / "file").write_text("not a folder")
+    target = tmp_path / "file" / "sub" / "table.md"
+    with pytest.raises(NotADirectoryError) as caught:
+        write_text_atomic(target, "x")
+    assert caught.value.filename == str(target) and ".partial-" not in str(caught.value)
+    with pytest.raises(IsADirectoryError) as caught:  # the rename onto a folder fails
+        (tmp_path / "folder.md").mkdir()
+        write_text_atomic(tmp_path / "folder.md", "x")
+    assert caught.value.filename == str(tmp_path / "folder.md")
+    assert sorted(os.listdir(tmp_path)) == ["file", "folder.md"]
+
+
+def test_only_partials_of_ended_processes_are_stale(tmp_path, dead_pid):
+    names = {
+        "dead": f".partial-{dead_pid}-abcdefgh-a.wav",
+        "dead_other_target": f".partial-{dead_pid}-abcdefgh-b.wav",
+        "alive": f".partial-{os.getpid()}-abcdefgh-a.wav",
+        "foreign": ".partial-notours.wav",
+    }
+    for name in names.values():
+        (tmp_path / name).write_bytes(b"half")
+    assert remove_stale_partials(tmp_path, "a.wav") == [str(tmp_path / names["dead"])]
+    assert remove_stale_partials(tmp_path) == [str(tmp_path / names["dead_other_target"])]
+    assert sorted(os.listdir(tmp_path)) == sorted([names["alive"], names["foreign"]])
+    assert remove_stale_partials(tmp_path / "missing") == []
+
+
+def test_json_and_save_helpers(tmp_path):
+    write_json_atomic(tmp_path / "m.json", {"a": [1, 2]})
+    assert json.loads((tmp_path / "m.json").read_text()) == {"a": [1, 2]}
+    save_atomic(lambda tmp: open(tmp, "w").write("saved"), tmp_path / "w.weights.h5")
+    assert (tmp_path / "w.weights.h5").read_text() == "saved"
+    assert sorted(os.listdir(tmp_path)) == ["m.json", "w.weights.h5"]

@@ -14,7 +14,7 @@ import pytest
 import soundfile
 
 from audiosr import data, prep
-from audiosr.clips import quantize
+from audiosr.records import DataSetError, Manifest, quantize
 
 CLIP = 8000
 
@@ -32,18 +32,18 @@ def batches(dataset):
 
 
 def test_synthetic_set_goes_through_shards_and_manifest(synthetic_set):
-    manifest = data.read_manifest(synthetic_set)
-    assert manifest["complete"] and manifest["info"]["corpus"] == "synthetic"
-    assert manifest["splits"]["train"]["clips"] == 96
-    assert manifest["splits"]["val"]["clips"] > 0 and manifest["splits"]["test"]["clips"] > 0
+    manifest = Manifest.load(synthetic_set)
+    assert manifest.complete and manifest.info["corpus"] == "synthetic"
+    assert manifest.splits["train"].clips == 96
+    assert manifest.splits["val"].clips > 0 and manifest.splits["test"].clips > 0
     assert data.num_examples(synthetic_set, "train") == 96
     test_files = data.split_sources(synthetic_set, "test")
-    assert len(test_files) == manifest["info"]["utterances"]["test"] > 0
+    assert len(test_files) == manifest.info["utterances"]["test"] > 0
     for path in test_files:
         info = soundfile.info(path)
         assert pathlib.Path(path).is_relative_to(synthetic_set) and info.samplerate == 16000
         assert info.frames == 32000
-    assert not any(os.path.isabs(s["path"]) for s in manifest["sources"])  # the folder can move
+    assert not any(os.path.isabs(s["path"]) for s in manifest.sources)  # the folder can move
 
 
 def test_batches_have_the_contract_shapes_and_values(synthetic_set):
@@ -99,7 +99,7 @@ def test_clear_errors(synthetic_set, tmp_path):
         data.make_dataset(synthetic_set, "dev", 2, batch_size=4)
     with pytest.raises(ValueError, match="fewer than one batch"):
         data.make_dataset(synthetic_set, "val", 2, batch_size=1000)
-    with pytest.raises(FileNotFoundError, match="not a prepared data set"):
+    with pytest.raises(DataSetError, match="not a prepared data set"):
         data.make_dataset(tmp_path, "train", 2, batch_size=4)
     with pytest.raises(ValueError, match="no split 'dev'"):
         data.split_sources(synthetic_set, "dev")
@@ -108,11 +108,11 @@ def test_clear_errors(synthetic_set, tmp_path):
 def test_a_modified_shard_is_refused(synthetic_set, tmp_path):
     copy = tmp_path / "copy"
     copy.mkdir()
-    manifest = data.read_manifest(synthetic_set)
-    for shard in manifest["splits"]["train"]["shards"]:
-        (copy / shard["file"]).write_bytes((synthetic_set / shard["file"]).read_bytes())
-    (copy / "manifest.json").write_text(json.dumps(manifest))
-    with open(copy / manifest["splits"]["train"]["shards"][0]["file"], "ab") as f:
+    manifest = Manifest.load(synthetic_set)
+    for shard in manifest.splits["train"].shards:
+        (copy / shard.file).write_bytes((synthetic_set / shard.file).read_bytes())
+    (copy / "manifest.json").write_text(json.dumps(manifest.to_json()))
+    with open(copy / manifest.splits["train"].shards[0].file, "ab") as f:
         f.write(b"extra")
     with pytest.raises(ValueError, match="modified after preparation"):
         data.make_dataset(copy, "train", 2, batch_size=4)

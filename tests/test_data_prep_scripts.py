@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 from audiosr import data
+from audiosr.records import Manifest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -20,8 +21,8 @@ def test_prep_synthetic_and_folder_scripts(tmp_path, shared_data):
     result = run("prep_synthetic.py", f"--out_dir={tmp_path / 'synthetic'}", "--num_clips=16",
                  "--utterance_seconds=1", "--num_workers=0", "--ratios=2")
     assert result.returncode == 0, result.stderr[-2000:]
-    manifest = data.read_manifest(tmp_path / "synthetic")
-    assert manifest["splits"]["train"]["clips"] == 16 and manifest["ratios"] == [2]
+    manifest = Manifest.load(tmp_path / "synthetic")
+    assert manifest.splits["train"].clips == 16 and manifest.ratios == [2]
 
     result = run("prep_folder.py", f"--folder={shared_data / 'speech' / 'tts'}", f"--out_dir={tmp_path / 'tts'}",
                  "--num_clips=6", "--num_workers=0", "--val_fraction=0", "--clip_seconds=0.25")

@@ -192,7 +192,7 @@ def test_bad_keras_file_fails_with_instructions(content, tmp_path):
     elif content == "not_audio":
         inputs = keras.Input((16,))
         keras.Model(inputs, keras.layers.Dense(2)(keras.layers.Dense(4)(inputs))).save(path)
-    with pytest.raises(features.ContentNetworkError, match="make features") as caught:
+    with pytest.raises(features.ContentNetworkError, match="train_features.py") as caught:
         features.load_content_network(str(path))
     expected = {"missing": f"{path} not found", "corrupt": f"could not load the content network {path}",
                 "not_audio": "must take one (batch, time, 1) audio input"}[content]

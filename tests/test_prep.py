@@ -10,6 +10,7 @@ import tensorflow as tf
 from audiosr import corpora, data, prep
 from audiosr.audio_io import load_audio
 from audiosr.lowres import simulate_lowres
+from audiosr.records import DataSetError, Manifest, write_shard_atomic
 
 import corpus_fixtures
 
@@ -51,28 +52,28 @@ def speech_set(tmp_path_factory, shared_data):
 
 
 def test_counts_lengths_rates_and_manifest(speech_set):
-    manifest = data.read_manifest(speech_set)
-    assert manifest["complete"] and manifest["sample_rate"] == 16000 and manifest["clip_samples"] == CLIP
-    assert manifest["ratios"] == [2, 4]
-    train, val = manifest["splits"]["train"], manifest["splits"]["val"]
-    assert train["clips"] == train["requested"] == 120
-    assert val["clips"] == val["requested"] > 0
-    assert [s["clips"] for s in train["shards"]] == [50, 50, 20]
+    manifest = Manifest.load(speech_set)
+    assert manifest.complete and manifest.sample_rate == 16000 and manifest.clip_samples == CLIP
+    assert manifest.ratios == [2, 4]
+    train, val = manifest.splits["train"], manifest.splits["val"]
+    assert train.clips == train.requested == 120
+    assert val.clips == val.requested > 0
+    assert [s.clips for s in train.shards] == [50, 50, 20]
     assert len(read_records(speech_set, "train")) == 120
     assert all(len(c["high"]) == CLIP for c in read_records(speech_set, "val"))
-    for source in manifest["sources"]:
+    for source in manifest.sources:
         assert source["rate"] == 48000 and source["channels"] == 1 and len(source["sha256"]) == 64
-    assert manifest["params"]["seed"] == 3 and manifest["params"]["clip_samples"] == CLIP
+    assert manifest.params["seed"] == 3 and manifest.params["clip_samples"] == CLIP
     # val density matches train density (clips per second of audio)
-    seconds = {s: sum(r["seconds"] for r in manifest["sources"] if r["split"] == s) for s in ("train", "val")}
-    assert val["clips"] == round(120 / seconds["train"] * seconds["val"])
+    seconds = {s: sum(r["seconds"] for r in manifest.sources if r["split"] == s) for s in ("train", "val")}
+    assert val.clips == round(120 / seconds["train"] * seconds["val"])
 
 
 def test_clips_are_the_recording_and_its_lowres(speech_set):
     """Each clip is the 16 kHz recording at ``start``; its inputs equal whole-file simulate_lowres."""
-    manifest = data.read_manifest(speech_set)
+    manifest = Manifest.load(speech_set)
     for clip in read_records(speech_set, "train")[:6]:
-        audio, _ = load_audio(manifest["sources"][clip["source"]]["path"], target_rate=16000)
+        audio, _ = load_audio(manifest.sources[clip["source"]]["path"], target_rate=16000)
         start, step = clip["start"], clip["scale"] / 32767.0
         np.testing.assert_allclose(clip["high"], audio[start:start + CLIP], atol=0.51 * step)
         for ratio in (2, 4):
@@ -95,10 +96,10 @@ def test_lowres_has_no_energy_above_the_low_nyquist(speech_set):
 
 
 def test_silent_clips_are_rejected(speech_set):
-    manifest = data.read_manifest(speech_set)
-    threshold_db = manifest["params"]["silence_db"]
+    manifest = Manifest.load(speech_set)
+    threshold_db = manifest.params["silence_db"]
     for clip in read_records(speech_set, "train")[:40]:
-        audio, _ = load_audio(manifest["sources"][clip["source"]]["path"], target_rate=16000)
+        audio, _ = load_audio(manifest.sources[clip["source"]]["path"], target_rate=16000)
         clip_db = 10 * np.log10(np.mean(clip["high"] ** 2) / np.mean(audio ** 2))
         assert clip_db >= threshold_db - 0.01
 
@@ -118,15 +119,15 @@ def test_vctk_092_multi_speaker_splits_are_speaker_disjoint(tmp_path, shared_dat
     out = tmp_path / "multi"
     manifest = prep.prepare_vctk(root, out, num_clips=60, num_val_speakers=2, seed=0, num_workers=0,
                                  progress=False)
-    assert manifest["info"]["layout"] == "0.92"
-    assert manifest["info"]["speakers"]["test"] == ["p347", "p360"]
-    assert all(s["path"].endswith("_mic1.flac") for s in manifest["sources"])
-    assert any(s["path"].endswith("log.txt") and "not an audio file" in s["reason"] for s in manifest["skipped"])
+    assert manifest.info["layout"] == "0.92"
+    assert manifest.info["speakers"]["test"] == ["p347", "p360"]
+    assert all(s["path"].endswith("_mic1.flac") for s in manifest.sources)
+    assert any(s["path"].endswith("log.txt") and "not an audio file" in s["reason"] for s in manifest.skipped)
     speakers = {}
     for split in ("train", "val", "test"):
-        assert manifest["splits"][split]["clips"] == manifest["splits"][split]["requested"] > 0
-        speakers[split] = {manifest["sources"][c["source"]]["group"] for c in read_records(out, split)}
-        assert speakers[split] <= set(manifest["info"]["speakers"][split])
+        assert manifest.splits[split].clips == manifest.splits[split].requested > 0
+        speakers[split] = {manifest.sources[c["source"]]["group"] for c in read_records(out, split)}
+        assert speakers[split] <= set(manifest.info["speakers"][split])
     assert not speakers["train"] & speakers["val"] and not speakers["train"] & speakers["test"]
     assert not speakers["val"] & speakers["test"]
     assert len(speakers["val"]) == 2 and len(speakers["train"]) >= 3
@@ -141,24 +142,24 @@ def test_vctk_single_speaker_and_old_layout(tmp_path, shared_data):
     assert [pathlib.Path(s.path).name for s in sources[-2:]] == ["p225_007.wav", "p225_008.wav"]
     manifest = prep.prepare_vctk(root, tmp_path / "single", num_clips=30, mode="single",
                                  num_val_utterances=2, num_test_utterances=2, num_workers=0, progress=False)
-    assert manifest["splits"]["train"]["clips"] == 30
-    assert {pathlib.Path(s["path"]).parent.name for s in manifest["sources"]} == {"p225"}
+    assert manifest.splits["train"].clips == 30
+    assert {pathlib.Path(s["path"]).parent.name for s in manifest.sources} == {"p225"}
 
 
 def test_fma_layout_uses_metadata_splits_and_genres(tmp_path, shared_data):
     root = corpus_fixtures.make_fma(tmp_path / "fma", shared_data)
     manifest = prep.prepare_fma(root, tmp_path / "out", num_clips=40, num_workers=0, progress=False)
-    assert manifest["info"]["subset"] == "fma_medium" and manifest["info"]["split_method"].startswith("fma_metadata")
-    by_track = {int(s["group"]): s for s in manifest["sources"]}
+    assert manifest.info["subset"] == "fma_medium" and manifest.info["split_method"].startswith("fma_metadata")
+    by_track = {int(s["group"]): s for s in manifest.sources}
     expected = {"training": "train", "validation": "val", "test": "test"}
     for track, (split, genre) in corpus_fixtures.FMA_TRACKS.items():
         assert by_track[track]["split"] == expected[split] and by_track[track]["genre"] == genre
         assert by_track[track]["rate"] == 44100 and by_track[track]["channels"] == 2
     assert all("genre" not in by_track[t] for t in corpus_fixtures.FMA_UNLISTED)
-    assert any(s["path"].endswith("checksums") for s in manifest["skipped"])
+    assert any(s["path"].endswith("checksums") for s in manifest.skipped)
     for split in ("train", "val", "test"):
-        assert manifest["splits"][split]["clips"] == manifest["splits"][split]["requested"] > 0
-        tracks = {manifest["sources"][c["source"]]["group"] for c in read_records(tmp_path / "out", split)}
+        assert manifest.splits[split].clips == manifest.splits[split].requested > 0
+        tracks = {manifest.sources[c["source"]]["group"] for c in read_records(tmp_path / "out", split)}
         assert all(by_track[int(t)]["split"] == split for t in tracks)
 
 
@@ -170,13 +171,13 @@ def test_bad_files_are_skipped_and_listed(tmp_path, shared_data):
     out = tmp_path / "out"
     manifest = prep.prepare_folder(folder, out, num_clips=40, val_fraction=0.0, num_workers=0, shard_size=16,
                                    progress=False)
-    skipped = {pathlib.Path(item["path"]).name: item["reason"] for item in manifest["skipped"]}
+    skipped = {pathlib.Path(item["path"]).name: item["reason"] for item in manifest.skipped}
     assert set(skipped) == set(reasons)
     for name, reason in reasons.items():
         assert reason in skipped[name], (name, skipped[name])
     # the clips lost to files that failed while decoding were drawn again from good files
-    assert manifest["splits"]["train"]["clips"] == 40
-    good = {i for i, s in enumerate(manifest["sources"]) if pathlib.Path(s["path"]).name not in skipped}
+    assert manifest.splits["train"].clips == 40
+    good = {i for i, s in enumerate(manifest.sources) if pathlib.Path(s["path"]).name not in skipped}
     assert {c["source"] for c in read_records(out, "train")} <= good
     assert {pathlib.Path(p).name for p in data.split_sources(out, "train")} == {
         "p257_167.flac", "nuwave2_8k__sample_2.flac"}
@@ -199,7 +200,7 @@ def test_all_files_unusable_is_a_clear_error(tmp_path, shared_data):
                             progress=False)
 
 
-def test_interrupted_run_resumes_to_identical_shards(tmp_path, shared_data, monkeypatch):
+def test_interrupted_run_resumes_to_identical_shards(tmp_path, shared_data, monkeypatch, dead_pid):
     folder = shared_data / "speech" / "vctk"
     kwargs = dict(num_clips=64, val_fraction=0.2, seed=5, shard_size=16, num_workers=0, progress=False)
     prep.prepare_folder(folder, tmp_path / "straight", **kwargs)
@@ -219,18 +220,18 @@ def test_interrupted_run_resumes_to_identical_shards(tmp_path, shared_data, monk
         prep.prepare_folder(folder, out, **kwargs)
     monkeypatch.setattr(prep, "_write_shard", real_write)
 
-    manifest = data.read_manifest(out)
-    assert not manifest["complete"] and sum(e["clips"] for e in manifest["splits"].values()) == 32
-    with pytest.raises(RuntimeError, match="unfinished"):
+    manifest = Manifest.load(out, complete=False)
+    assert not manifest.complete and sum(e.clips for e in manifest.splits.values()) == 32
+    with pytest.raises(DataSetError, match="unfinished"):
         data.make_dataset(out, "train", 2, 4)
-    (out / ".partial-999-train-00002.tfrecord").write_bytes(b"half a shard")  # left by a killed run
+    (out / f".partial-{dead_pid}-k1ll3d_x-train-00002.tfrecord").write_bytes(b"half a shard")  # a killed run's
     finished = {name: os.stat(out / name).st_mtime_ns for name in calls}
 
     prep.prepare_folder(folder, out, **kwargs)
     assert {name: os.stat(out / name).st_mtime_ns for name in calls} == finished  # not redone
     assert not list(out.glob(".partial-*"))
     assert shard_bytes(out) == shard_bytes(tmp_path / "straight")
-    assert data.read_manifest(out)["complete"]
+    assert Manifest.load(out).complete
 
     stamp = os.stat(out / "manifest.json").st_mtime_ns
     prep.prepare_folder(folder, out, **kwargs)  # complete: nothing to do
@@ -243,7 +244,7 @@ def test_a_shard_is_never_half_written(tmp_path):
         raise OSError("disk full")
 
     with pytest.raises(OSError, match="disk full"):
-        data.write_shard_atomic(tmp_path / "train-00000.tfrecord", records())
+        write_shard_atomic(tmp_path / "train-00000.tfrecord", records())
     assert list(tmp_path.iterdir()) == []
 
 
@@ -254,13 +255,13 @@ def test_other_parameters_in_the_same_folder(tmp_path, shared_data):
     with pytest.raises(FileExistsError, match="different preparation"):
         prep.prepare_folder(folder, tmp_path / "out", num_clips=9, **kwargs)
     manifest = prep.prepare_folder(folder, tmp_path / "out", num_clips=9, overwrite=True, **kwargs)
-    assert manifest["splits"]["train"]["clips"] == 9 and len(read_records(tmp_path / "out", "train")) == 9
+    assert manifest.splits["train"].clips == 9 and len(read_records(tmp_path / "out", "train")) == 9
 
 
 def test_music_in_stereo_vorbis_and_clip_parameters(tmp_path, shared_data):
     manifest = prep.prepare_folder(shared_data / "music", tmp_path / "out", num_clips=12, ratios=(4,),
                                    clip_seconds=0.25, val_fraction=0.0, num_workers=0, progress=False)
-    assert manifest["ratios"] == [4] and manifest["clip_samples"] == 4000
-    assert {s["channels"] for s in manifest["sources"]} == {1, 2}
+    assert manifest.ratios == [4] and manifest.clip_samples == 4000
+    assert {s["channels"] for s in manifest.sources} == {1, 2}
     dataset = data.make_dataset(tmp_path / "out", "train", 4, batch_size=4, shuffle=False)
     assert next(iter(dataset))[0].shape == (4, 4000, 1)

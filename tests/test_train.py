@@ -15,7 +15,7 @@ import audiosr.models as m
 from audiosr import lowres, synthetic, training
 from audiosr.callbacks import NonFiniteLossError, TimeBudget
 from audiosr.models.generator import UNetPreset
-from audiosr.reporting import read_history
+from audiosr.history import read_history
 
 LENGTH = 512
 NO_DROPOUT = UNetPreset(filters=(8, 16), kernel_sizes=(9, 5), dropout=0.0)
@@ -171,14 +171,6 @@ def test_finished_run_is_left_alone_and_more_epochs_continue_it(tmp_path, clips)
     assert len(history["loss"]) == 1 and int(again.optimizer.iterations) == 2  # restored, not trained
     history = training.fit_run(again, dataset(clips), run, 2, val_data=dataset(clips), verbose=0)
     assert len(history["loss"]) == 2 and int(again.optimizer.iterations) == 4
-
-
-def test_record_settings_refuses_to_mix_runs(tmp_path):
-    training.record_settings(tmp_path, "--model=wgan\n--epochs=10\n--learning_rate=0.0001\n")
-    training.record_settings(tmp_path, "--model=wgan\n--epochs=50\n--learning_rate=0.0001\n")  # more epochs: fine
-    assert "--epochs=50" in (tmp_path / "flags.txt").read_text()
-    with pytest.raises(training.RunSettingsError, match=r"--learning_rate: '0.0001' then, '0.001' now"):
-        training.record_settings(tmp_path, "--model=wgan\n--epochs=50\n--learning_rate=0.001\n")
 
 
 def test_time_budget_stops_training(clips):

@@ -42,8 +42,9 @@ from audiosr.features.common import ContentNetworkError, FeatureStack
 FEATURE_LAYERS = ("encoder0", "encoder1", "code")
 SPECTRUM_LAYER = "spectrum"
 HOW_TO_TRAIN = (
-    "Train one with `make features` (the embedded synthetic data) or "
-    "`python experiments/train_features.py --data_dir=<prepared data> --output=<file>.keras`."
+    "Train one with `python experiments/train_features.py --data_dir=<prepared data> --output=<file>.keras` "
+    "(without --data_dir it trains on the embedded synthetic clips), or with "
+    "audiosr.features.train_feature_network in your own code."
 )
 
 
@@ -145,7 +146,7 @@ def train_feature_network(clips, epochs=10, batch_size=32, learning_rate=1e-3, v
 
 def save_feature_network(model, path):
     """Write ``model`` to ``path`` (.keras) atomically: a temporary file, then a rename."""
-    from audiosr.training import save_atomic
+    from audiosr.atomic import save_atomic
 
     if not os.fspath(path).endswith(".keras"):
         raise ValueError(f"feature networks are saved as .keras files, got {path}")

@@ -52,7 +52,7 @@ HOW_TO_GET_VGGISH = (
     "/some/folder here and set TFHUB_CACHE_DIR to it before training; or (2) download the SavedModel from "
     "{kaggle} (or {default}?tf-hub-format=compressed), unpack it and pass its folder with "
     "--content_network=/path/to/vggish; or (3) train a feature network on your data here "
-    "(`make features`, or experiments/train_features.py) and pass --content_network=/path/to/features.keras."
+    "(experiments/train_features.py) and pass --content_network=/path/to/features.keras."
 ).format(default=VGGISH_HANDLE, kaggle=KAGGLE_HANDLE)
 
 

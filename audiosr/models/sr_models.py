@@ -1,9 +1,9 @@
 """UNetSR, GANSR and WGANSR: the study's models as keras.Model subclasses.
 
 Each wraps an AudioUNet generator (``model(x)`` is the generator's output) and
-overrides ``train_step`` / ``test_step`` with the study's losses, so plain
-``model.fit(dataset)`` trains them. Datasets yield ``(spline_input,
-high_res)`` pairs of shape (batch, T, 1).
+overrides ``train_step`` / ``test_step`` with the losses of :mod:`audiosr.losses`, so
+plain ``model.fit(dataset)`` trains them. Datasets yield
+``(spline_input, high_res)`` pairs of shape (batch, T, 1).
 
 Each objective is a weighted sum of named terms: ``model.loss_weights`` for
 the generator (``l2``, ``content``, ``adv``) and ``model.d_loss_weights``

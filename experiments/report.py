@@ -1,9 +1,9 @@
-"""Evaluate the study's trained models and the spline baseline; write Figures 3 to 8.
+"""The study's report: score its trained models and the spline baseline, write Figures 3 to 8.
 
 Run from the repository root after training (experiments/train.py):
 
-    python experiments/evaluate.py --dataset=vctk
-    python experiments/evaluate.py --dataset=synthetic --preset=cpu --models=unet --ratios=2
+    python experiments/report.py --dataset=vctk
+    python experiments/report.py --dataset=synthetic --preset=cpu --models=unet --ratios=2
 
 For each ratio it loads ``<logdir>/<dataset>-r<ratio>-<model>-<preset>-s<seed>/best.keras``
 of every model in ``--models`` (a missing run is reported and left out),
@@ -44,7 +44,7 @@ def define_flags(fv=flags.FLAGS):
 
 def find_models(logdir, dataset, ratio, names, preset, seed):
     """{display label: (kind, content, run folder)} of the runs that have a best.keras."""
-    from audiosr.reporting import model_label, parse_model_name
+    from audiosr.models.naming import model_label, parse_model_name
     from audiosr.training import run_name
 
     found = {}
@@ -60,11 +60,12 @@ def find_models(logdir, dataset, ratio, names, preset, seed):
 
 
 def run(fv):
-    """Evaluate as the flags in ``fv`` say; returns the Figure 3 summaries {ratio: {method: ...}}."""
+    """Write the report the flags in ``fv`` describe; returns the Figure 3 summaries {ratio: {method: ...}}."""
     from audiosr.data import split_sources
-    from audiosr.evaluation import evaluate_references, summarize, write_csv
     from audiosr.inference import load_model
-    from audiosr.reporting import plot_spectrogram_comparison, plot_validation_curves, write_figure3
+    from audiosr.plots import plot_validation_curves
+    from audiosr.reporting import write_figure3
+    from audiosr.scoring import plot_spectrogram_comparison, score_references, summarize, write_scores_csv
 
     data_dir = fv.data_dir or os.path.join("data", fv.dataset)
     out_dir = fv.out_dir or os.path.join("results", fv.dataset)
@@ -77,11 +78,11 @@ def run(fv):
     for ratio in sorted({int(r) for r in fv.ratios}):
         runs = find_models(fv.logdir, fv.dataset, ratio, fv.models, fv.preset, fv.seed)
         models = {label: load_model(os.path.join(run_dir, "best.keras")) for label, run_dir in runs.items()}
-        rows = evaluate_references(files, ratio, models, baselines=("spline",))
+        rows = score_references(files, ratio, models, baselines=("spline",))
         if not rows:
             raise RuntimeError(f"none of the {len(files)} recordings of {data_dir} ({fv.split}) could be scored")
         summaries[ratio] = summarize(rows)
-        write_csv(rows, os.path.join(out_dir, f"per_file_r{ratio}.csv"))
+        write_scores_csv(rows, os.path.join(out_dir, f"per_file_r{ratio}.csv"))
         if runs:
             plot_validation_curves({label: os.path.join(run_dir, "history.csv") for label, run_dir in runs.items()},
                                    os.path.join(out_dir, f"figure4_r{ratio}.png"),

@@ -3,16 +3,18 @@
 The low-res input is made from each high-res reference exactly as in
 training (:func:`audiosr.lowres.simulate_lowres`), every method reconstructs
 the whole utterance, and SNR / LSD (:mod:`audiosr.metrics`) are computed per
-file. These rows feed the command line's table and the paper's Figure 3.
+file. These rows feed ``audiosr evaluate``'s table, the study's report
+(``experiments/report.py``, Figure 3) and the quality benchmark.
 """
 
 import csv
+import io
 import logging
 import os
 
 import numpy as np
 
-from audiosr.atomic import atomic_path
+from audiosr.atomic import write_text_atomic
 from audiosr.audio_io import AudioFileError, load_audio
 from audiosr.baselines import BASELINES
 from audiosr.inference import enhance
@@ -57,35 +59,43 @@ def reconstruct(y, ratio, models, baselines=("spline",)):
     return estimates
 
 
-def score(y, estimates):
+def score_estimates(y, estimates):
     """{method: {"snr": dB, "lsd": value}} of each estimate against reference ``y``."""
-    return {name: {"snr": snr(est, y), "lsd": lsd(est, y)} for name, est in estimates.items()}
+    return {name: {"snr": snr(y, est), "lsd": lsd(y, est)} for name, est in estimates.items()}
 
 
 def load_reference(path, sample_rate=SAMPLE_RATE):
-    """A reference recording as 16 kHz (``sample_rate``) mono float32; raises AudioFileError."""
+    """A reference recording as 16 kHz (``sample_rate``) mono float32; raises AudioFileError.
+
+    A silent reference is refused: SNR measures error against the
+    reference's energy, so with none it is infinite (or undefined) and would
+    swamp every mean it enters.
+    """
     audio, _ = load_audio(path, target_rate=sample_rate, mono=True, min_samples=MIN_REFERENCE_SAMPLES)
+    if not np.any(audio):
+        raise AudioFileError(path, "silent (every sample is zero): SNR against it is undefined, so it is not scored")
     return audio
 
 
-def evaluate_file(path, ratio, models, baselines=("spline",), sample_rate=SAMPLE_RATE):
+def score_file(path, ratio, models, baselines=("spline",), sample_rate=SAMPLE_RATE):
     """Load one reference, reconstruct it with every method and score it.
 
     Returns ``(rows, reference, estimates)``; raises AudioFileError for a bad file.
     """
     y = load_reference(path, sample_rate)
     estimates = reconstruct(y, ratio, models, baselines)
-    rows = [{"file": os.fspath(path), "method": method, **values} for method, values in score(y, estimates).items()]
+    rows = [{"file": os.fspath(path), "method": method, **values}
+            for method, values in score_estimates(y, estimates).items()]
     return rows, y, estimates
 
 
-def evaluate_references(paths, ratio, models, baselines=("spline",), sample_rate=SAMPLE_RATE, progress=True,
-                        errors=None):
+def score_references(paths, ratio, models, baselines=("spline",), sample_rate=SAMPLE_RATE, progress=True,
+                     errors=None):
     """Score baselines and models on whole reference files.
 
     ``models`` maps display names to models. Returns rows
     ``{"file", "method", "snr", "lsd"}``, baselines first, in file order.
-    Unreadable or too short files are skipped: each is logged as a warning
+    Unreadable, too short or silent files are skipped: each is logged as a warning
     on the "audiosr" logger and, when ``errors`` is a list, appended to it as
     an :class:`AudioFileError`.
     """
@@ -95,7 +105,7 @@ def evaluate_references(paths, ratio, models, baselines=("spline",), sample_rate
     rows = []
     for path in tqdm(list(paths), desc="evaluating", unit="file", disable=not progress):
         try:
-            rows.extend(evaluate_file(path, ratio, models, baselines, sample_rate)[0])
+            rows.extend(score_file(path, ratio, models, baselines, sample_rate)[0])
         except AudioFileError as error:
             LOGGER.warning("skipped %s", error)
             if errors is not None:
@@ -118,9 +128,21 @@ def summarize(rows):
     }
 
 
-def write_csv(rows, path):
-    """Write rows (file, method, snr, lsd) to ``path`` via a temporary file and a rename."""
-    with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=CSV_FIELDS, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
+def write_scores_csv(rows, path):
+    """Write rows (file, method, snr, lsd) to ``path`` atomically."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_FIELDS, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text_atomic(path, buffer.getvalue())
+
+
+def plot_spectrogram_comparison(path, ratio, models, out_path, seconds=3.0):
+    """The study's Figures 5-8: spectrograms of the first ``seconds`` of recording ``path``: the
+    high-res target, its spline reconstruction and every model's (``models``: label -> model), one row each."""
+    from audiosr.plots import plot_spectrograms
+
+    y = load_reference(path)[: int(seconds * SAMPLE_RATE)]
+    estimates = reconstruct(y, ratio, models, baselines=("spline",))
+    signals = {"High-res target": y, "Spline": estimates.pop("spline"), **estimates}
+    plot_spectrograms(signals, SAMPLE_RATE, out_path, title=f"{os.path.basename(path)}, r = {ratio}")

@@ -1,6 +1,8 @@
-"""End to end: prepare a tiny set, train the six models, kill and resume a run, evaluate, check Figures 3-8.
+"""End to end: prepare a tiny set, train the six models, kill and resume a run, write the report, check
+Figures 3-8.
 
-Also the reporting helpers that print the Figure 3 table.
+Also the training app's settings check, and the helpers the report is made of: the Figure 3 table, model
+names, history files and the validation-loss figure.
 """
 
 import csv
@@ -16,7 +18,9 @@ import time
 import pytest
 from absl import flags
 
-from audiosr import features, prep, reporting, training
+from audiosr import features, plots, prep, reporting, training
+from audiosr.history import read_history
+from audiosr.models.naming import model_label, parse_model_name
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SIX_MODELS = ("unet", "unet-c", "gan", "gan-c", "wgan", "wgan-c")
@@ -60,7 +64,7 @@ def trained(study):
     train_app = load_app("train")
     histories = {}
     for name in SIX_MODELS:
-        kind, content = reporting.parse_model_name(name)
+        kind, content = parse_model_name(name)
         args = [*common, "--ratio=2", f"--model={kind}", "--content" if content else "--nocontent", "--epochs=1"]
         run_dir, history = train_app.run(app_flags(train_app, args))
         histories[name] = (pathlib.Path(run_dir), history)
@@ -111,11 +115,11 @@ def test_a_killed_training_resumes_with_the_same_command(killed_and_resumed):
     assert sorted(os.listdir(run_dir / "checkpoints")) == ["epoch-0006.weights.h5", "state.json"]
 
 
-def test_evaluate_writes_figure3_and_figures_with_finite_numbers(study, trained, killed_and_resumed):
+def test_report_writes_figure3_and_figures_with_finite_numbers(study, trained, killed_and_resumed):
     root, data_dir, _ = study
-    evaluate_app = load_app("evaluate")
+    report_app = load_app("report")
     out_dir = root / "results"
-    summaries = evaluate_app.run(app_flags(evaluate_app, [
+    summaries = report_app.run(app_flags(report_app, [
         f"--data_dir={data_dir}", "--dataset=tiny", "--preset=tiny", f"--logdir={root / 'runs'}",
         "--ratios=2,4", f"--models={','.join(SIX_MODELS)}", f"--out_dir={out_dir}", "--spectrogram_seconds=1"]))
 
@@ -146,8 +150,17 @@ def test_training_app_refuses_a_run_folder_with_other_settings(study, trained):
     root, _, common = study
     train_app = load_app("train")
     args = [*common, "--ratio=2", "--model=unet", "--nocontent", "--epochs=1", "--learning_rate=0.5"]
-    with pytest.raises(training.RunSettingsError, match="--learning_rate"):
+    with pytest.raises(train_app.RunSettingsError, match="--learning_rate"):
         train_app.run(app_flags(train_app, args))
+
+
+def test_record_settings_refuses_to_mix_runs(tmp_path):
+    train_app = load_app("train")
+    train_app.record_settings(tmp_path, "--model=wgan\n--epochs=10\n--learning_rate=0.0001\n")
+    train_app.record_settings(tmp_path, "--model=wgan\n--epochs=50\n--learning_rate=0.0001\n")  # more epochs: fine
+    assert "--epochs=50" in (tmp_path / "flags.txt").read_text()
+    with pytest.raises(train_app.RunSettingsError, match=r"--learning_rate: '0.0001' then, '0.001' now"):
+        train_app.record_settings(tmp_path, "--model=wgan\n--epochs=50\n--learning_rate=0.001\n")
 
 
 # ------------------------------------------------------------------ reporting
@@ -178,17 +191,17 @@ def test_figure3_csv_and_files(tmp_path):
 
 
 def test_model_names_parse_both_ways():
-    assert reporting.parse_model_name("wgan-c") == ("wgan", True)
-    assert reporting.parse_model_name("UNet") == ("unet", False)
-    assert reporting.model_label("gan", True) == "GAN-C"
+    assert parse_model_name("wgan-c") == ("wgan", True)
+    assert parse_model_name("UNet") == ("unet", False)
+    assert model_label("gan", True) == "GAN-C"
     with pytest.raises(ValueError, match="unknown model 'vae'"):
-        reporting.parse_model_name("vae")
+        parse_model_name("vae")
 
 
 def test_read_history_and_validation_curves(tmp_path):
     (tmp_path / "a.csv").write_text("epoch,loss,val_loss\n0,2.0,1.5\n1,1.0,0.5\n")
-    assert reporting.read_history(tmp_path / "a.csv") == {"loss": [2.0, 1.0], "val_loss": [1.5, 0.5]}
-    plotted = reporting.plot_validation_curves({"A": tmp_path / "a.csv", "B": tmp_path / "missing.csv"},
+    assert read_history(tmp_path / "a.csv") == {"loss": [2.0, 1.0], "val_loss": [1.5, 0.5]}
+    plotted = plots.plot_validation_curves({"A": tmp_path / "a.csv", "B": tmp_path / "missing.csv"},
                                                tmp_path / "curves.png")
     assert plotted == ["A"] and (tmp_path / "curves.png").read_bytes().startswith(PNG_MAGIC)
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from audiosr import evaluation
+from audiosr import scoring
 from audiosr.audio_io import AudioFileError, load_audio
 from audiosr.baselines import sinc_upsample
 from audiosr.inference import enhance
@@ -34,7 +34,7 @@ def identity_model(ratio=2):
 
 
 def test_rows_score_every_method_on_every_whole_file(tiny, references):
-    rows = evaluation.evaluate_references(references, 2, {"tiny": tiny, "same": identity_model()},
+    rows = scoring.score_references(references, 2, {"tiny": tiny, "same": identity_model()},
                                           baselines=("spline", "sinc"), progress=False)
     assert [(r["file"], r["method"]) for r in rows] == [
         (str(path), method) for path in references for method in ("spline", "sinc", "tiny", "same")
@@ -42,10 +42,10 @@ def test_rows_score_every_method_on_every_whole_file(tiny, references):
     y, _ = load_audio(references[0], target_rate=16000)
     first = {row["method"]: row for row in rows[:4]}
     spline = simulate_lowres(y, 2)
-    assert first["spline"]["snr"] == pytest.approx(snr(spline, y))
-    assert first["spline"]["lsd"] == pytest.approx(lsd(spline, y))
-    assert first["sinc"]["snr"] == pytest.approx(snr(sinc_upsample(decimate(y, 2), 2, len(y)), y))
-    assert first["tiny"]["snr"] == pytest.approx(snr(enhance(tiny, spline), y))
+    assert first["spline"]["snr"] == pytest.approx(snr(y, spline))
+    assert first["spline"]["lsd"] == pytest.approx(lsd(y, spline))
+    assert first["sinc"]["snr"] == pytest.approx(snr(y, sinc_upsample(decimate(y, 2), 2, len(y))))
+    assert first["tiny"]["snr"] == pytest.approx(snr(y, enhance(tiny, spline)))
     for row_spline, row_same in zip(rows[0::4], rows[3::4]):
         assert row_same["snr"] == pytest.approx(row_spline["snr"], abs=1e-4)
         assert row_same["lsd"] == pytest.approx(row_spline["lsd"], abs=1e-4)
@@ -60,7 +60,7 @@ def test_bad_references_are_skipped_and_reported(tiny, references, tmp_path, cap
     soundfile.write(short, np.zeros(500, np.float32), 16000)
     errors = []
     with caplog.at_level(logging.WARNING, logger="audiosr"):
-        rows = evaluation.evaluate_references([broken, references[0], short], 2, {"tiny": tiny},
+        rows = scoring.score_references([broken, references[0], short], 2, {"tiny": tiny},
                                               progress=False, errors=errors)
     assert {r["file"] for r in rows} == {str(references[0])}
     assert [e.path for e in errors] == [str(broken), str(short)]
@@ -76,7 +76,7 @@ def test_summarize_averages_per_method():
         {"file": "b", "method": "spline", "snr": 12.0, "lsd": 3.0},
         {"file": "b", "method": "net", "snr": 15.0, "lsd": 1.5},
     ]
-    summary = evaluation.summarize(rows)
+    summary = scoring.summarize(rows)
     assert list(summary) == ["spline", "net"]
     assert summary["spline"] == {"snr": 11.0, "lsd": 2.5, "files": 2}
     assert summary["net"] == {"snr": 14.5, "lsd": 1.25, "files": 2}
@@ -84,18 +84,18 @@ def test_summarize_averages_per_method():
 
 def test_models_for_another_ratio_are_refused(tiny, references):
     with pytest.raises(ValueError, match="x2"):
-        evaluation.evaluate_references(references, 4, {"tiny": tiny}, progress=False)
+        scoring.score_references(references, 4, {"tiny": tiny}, progress=False)
 
 
 def test_unknown_baseline_is_refused(references):
     with pytest.raises(ValueError, match="unknown baselines"):
-        evaluation.evaluate_references(references, 2, {}, baselines=("linear",), progress=False)
+        scoring.score_references(references, 2, {}, baselines=("linear",), progress=False)
 
 
 def test_csv_holds_every_row(tmp_path, tiny, references):
-    rows = evaluation.evaluate_references(references[:1], 2, {"tiny": tiny}, progress=False)
+    rows = scoring.score_references(references[:1], 2, {"tiny": tiny}, progress=False)
     path = tmp_path / "deep" / "scores.csv"
-    evaluation.write_csv(rows, path)
+    scoring.write_scores_csv(rows, path)
     with open(path, newline="") as handle:
         back = list(csv.DictReader(handle))
     assert [(r["file"], r["method"]) for r in back] == [(r["file"], r["method"]) for r in rows]

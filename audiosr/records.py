@@ -1,0 +1,206 @@
+"""The prepared data set format: TFRecord shards of int16 clips, and the manifest that lists them.
+
+A prepared data set is a folder holding ``manifest.json`` (a
+:class:`Manifest`) and TFRecord shards. One record is one clip:
+
+=============  ======  ====================================================
+feature        type    content
+=============  ======  ====================================================
+``high``       bytes   the 16 kHz target, ``clip_samples`` int16 (little endian)
+``lowres_R``   bytes   ``audiosr.lowres.simulate_lowres(clip, R)`` for each
+                       prepared ratio R, same length and coding as ``high``
+``scale``      float   the clip's peak: ``float = int16 * scale / 32767``
+``source``     int64   index of the recording in ``Manifest.sources``
+``start``      int64   first sample of the clip in that recording at 16 kHz
+=============  ======  ====================================================
+
+Why this coding: the spline input is precomputed because interpolating
+splines inside the input graph would bound training by data; int16 with a
+per-clip peak scale halves the bytes of float32 while keeping about 90 dB
+of SNR per clip (far below what any model reaches), and decoding it is one
+cast and one multiply per batch. Records are serialized deterministically,
+so the same preparation gives the same bytes in every process.
+
+The writer (:mod:`audiosr.prep`) and the reader (:mod:`audiosr.data`) both
+use this module. TensorFlow is imported only by the functions that need it,
+so preparation's worker processes start fast and stay small.
+"""
+
+import dataclasses
+import json
+import os
+
+import numpy as np
+
+from audiosr.atomic import atomic_path, write_json_atomic
+
+MANIFEST_NAME = "manifest.json"
+FORMAT_NAME = "audiosr.clips"
+FORMAT_VERSION = 1
+INT16_FULL_SCALE = 32767.0
+CODING = "int16 little endian, value = int16 * scale / 32767 (scale = clip peak)"
+
+
+class DataSetError(ValueError):
+    """A folder that is not a usable prepared data set; the message names it and says what to do."""
+
+
+def quantize(arrays):
+    """Code float arrays as int16 with one shared peak scale: ``x = q * scale / 32767``."""
+    peak = max(float(np.max(np.abs(a))) for a in arrays)
+    scale = np.float32(peak if peak > 0 else 1.0)
+    return [np.round(np.asarray(a, np.float32) * (INT16_FULL_SCALE / scale)).astype(np.int16) for a in arrays], scale
+
+
+def lowres_key(ratio):
+    """Record feature holding the spline input for ``ratio``."""
+    return f"lowres_{int(ratio)}"
+
+
+def feature_names(ratios):
+    """The features of a record prepared for ``ratios``, in the order the table above lists them."""
+    return ["high", *[lowres_key(r) for r in ratios], "scale", "source", "start"]
+
+
+def training_features(ratio):
+    """``tf.io.parse_example`` spec of what a model trains on: the target, its spline input and the scale."""
+    import tensorflow as tf
+
+    return {
+        "high": tf.io.FixedLenFeature([], tf.string),
+        lowres_key(ratio): tf.io.FixedLenFeature([], tf.string),
+        "scale": tf.io.FixedLenFeature([], tf.float32),
+    }
+
+
+def encode_clip(high, lowres, scale, source, start):
+    """One serialized ``tf.train.Example`` from int16 arrays.
+
+    ``lowres`` maps each ratio to its int16 spline input; ``scale`` is the
+    float the int16 values were divided by. The bytes do not depend on the
+    process: protobuf maps are otherwise serialized in an order that does.
+    """
+    import tensorflow as tf
+
+    def raw(values):
+        return tf.train.Feature(bytes_list=tf.train.BytesList(value=[np.asarray(values, dtype="<i2").tobytes()]))
+
+    features = {
+        "high": raw(high),
+        "scale": tf.train.Feature(float_list=tf.train.FloatList(value=[float(scale)])),
+        "source": tf.train.Feature(int64_list=tf.train.Int64List(value=[int(source)])),
+        "start": tf.train.Feature(int64_list=tf.train.Int64List(value=[int(start)])),
+        **{lowres_key(ratio): raw(values) for ratio, values in lowres.items()},
+    }
+    example = tf.train.Example(features=tf.train.Features(feature=features))
+    return example.SerializeToString(deterministic=True)
+
+
+def write_shard_atomic(path, records):
+    """Write serialized records to ``path`` so a reader never sees a partial shard; returns its size."""
+    import tensorflow as tf
+
+    with atomic_path(path) as tmp, tf.io.TFRecordWriter(tmp) as writer:
+        for record in records:
+            writer.write(record)
+    return os.path.getsize(path)
+
+
+@dataclasses.dataclass
+class Shard:
+    """One written shard and what happened to the recordings planned into it."""
+
+    file: str
+    round: int  # 0: the first pass; 1, 2, ...: top-ups for clips lost in earlier rounds
+    clips: int
+    bytes: int
+    failed: dict  # source index (as a string, JSON's keys) -> why the recording could not be decoded
+    silent: list  # source indices that gave no clip above the silence threshold
+    rejected_silent_draws: int
+
+
+@dataclasses.dataclass
+class Split:
+    requested: int
+    clips: int = 0
+    shards: list = dataclasses.field(default_factory=list)  # of Shard
+    seconds: float = None  # of clips, set when the preparation completes
+
+
+@dataclasses.dataclass
+class Manifest:
+    """What a prepared data set holds and how it was made; ``manifest.json`` in its folder.
+
+    ``sources`` lists every input recording (``path`` relative to the folder
+    when inside it, ``split``, ``group``, header facts, ``sha256``) in the
+    order records' ``source`` indices refer to; ``skipped`` lists the
+    unusable files (``path``, ``reason``). ``complete`` is set only when the
+    last shard is written: readers refuse an unfinished set.
+    """
+
+    name: str
+    fingerprint: str  # identifies the parameters and the exact input files: a resumed run must match it
+    created: str
+    sample_rate: int
+    clip_samples: int
+    clip_seconds: float
+    ratios: list
+    params: dict
+    info: dict  # about the corpus: layout, speakers, metadata used
+    splits: dict  # name -> Split
+    sources: list
+    skipped: list
+    complete: bool = False
+    finished: str = None
+    last_run_seconds: float = None
+    format: str = FORMAT_NAME
+    version: int = FORMAT_VERSION
+
+    def to_json(self):
+        content = dataclasses.asdict(self)
+        content["record"] = {"features": feature_names(self.ratios), "coding": CODING}  # for readers without us
+        return content
+
+    @classmethod
+    def from_json(cls, content):
+        content = {key: value for key, value in content.items() if key != "record"}
+        content["splits"] = {name: Split(**{**entry, "shards": [Shard(**s) for s in entry["shards"]]})
+                             for name, entry in content["splits"].items()}
+        return cls(**content)
+
+    def save(self, folder):
+        write_json_atomic(os.path.join(os.fspath(folder), MANIFEST_NAME), self.to_json())
+
+    @classmethod
+    def load(cls, folder, complete=True):
+        """The manifest in ``folder``; with ``complete``, DataSetError unless the preparation finished."""
+        path = os.path.join(os.fspath(folder), MANIFEST_NAME)
+        if not os.path.isfile(path):
+            raise DataSetError(f"{path} not found: {folder} is not a prepared data set "
+                               "(make one with audiosr.prep or a data_prep/ script)")
+        try:
+            with open(path, encoding="utf-8") as handle:
+                manifest = cls.from_json(json.load(handle))
+        except (ValueError, TypeError, KeyError) as error:
+            raise DataSetError(f"{path}: not a manifest of this version of audiosr ({error})") from error
+        if complete and not manifest.complete:
+            raise DataSetError(f"the preparation of {folder} is unfinished; run the same preparation again "
+                               "to resume it")
+        return manifest
+
+    def split(self, name, folder):
+        """The :class:`Split` called ``name``, or DataSetError when it holds no clips."""
+        if name not in self.splits or self.splits[name].clips == 0:
+            present = [split for split, entry in self.splits.items() if entry.clips > 0]
+            raise DataSetError(f"{folder} has no clips in split {name!r}; splits with clips: {present}")
+        return self.splits[name]
+
+    def check_ratio(self, ratio, folder):
+        """DataSetError unless the set holds spline inputs for ``ratio``."""
+        if int(ratio) not in self.ratios:
+            raise DataSetError(f"{folder} was prepared for ratios {self.ratios}, not {ratio}; "
+                               "prepare it again with that ratio")
+
+    def add_shard(self, split, shard):
+        self.splits[split].shards.append(shard)
+        self.splits[split].clips += shard.clips
