@@ -20,6 +20,10 @@ per-clip peak scale halves the bytes of float32 while keeping about 90 dB
 of SNR per clip (far below what any model reaches), and decoding it is one
 cast and one multiply per batch. The reader only opens shards listed in a
 *complete* manifest, so a half-finished preparation is never read.
+
+Where a prepared set lives is decided here only (:func:`dataset_dir`,
+:func:`dataset_name`): the data_prep/ scripts write there and the
+experiments read from there, so a set is named once (``--dataset``).
 """
 
 import json
@@ -30,6 +34,22 @@ import tensorflow as tf
 
 from audiosr.atomic import atomic_path
 from audiosr.clips import INT16_FULL_SCALE, MANIFEST_NAME
+
+
+DATA_ROOT = "data"
+# The corpus as the study prepares it keeps the plain name (data/vctk, data/fma), the name its
+# flagfiles train on; any other variant gets it as a suffix (data/vctk-single, data/fma-small).
+STUDY_VARIANTS = {"vctk": "multi", "fma": "medium"}
+
+
+def dataset_name(corpus, variant):
+    """Name of a prepared set: ``dataset_name("vctk", "multi") == "vctk"``, ``("vctk", "single") -> "vctk-single"``."""
+    return corpus if STUDY_VARIANTS.get(corpus) == variant else f"{corpus}-{variant}"
+
+
+def dataset_dir(name, data_root=DATA_ROOT):
+    """Folder of the prepared set ``name``: ``<data_root>/<name>`` (relative paths: from the working folder)."""
+    return os.path.join(os.fspath(data_root), name)
 
 
 def lowres_key(ratio):
@@ -159,14 +179,19 @@ def _decoder(ratio, clip_samples, batch_size):
     return decode
 
 
-def make_dataset(data_dir, split, ratio, batch_size, shuffle=True, seed=None, deterministic=False,
+def make_dataset(data_dir, split, ratio, batch_size, shuffle=True, seed=None, deterministic=None,
                  repeat=False, drop_remainder=True, shuffle_buffer=1024, cycle_length=8):
     """Batches of ``(spline_input, high_res)``, float32, shape (batch, clip_samples, 1).
 
     Shards are read in parallel (interleaved) and shuffled by file and by a
-    ``shuffle_buffer`` of clips; parsing is vectorised per batch. With
-    ``deterministic=True`` the order depends only on ``seed`` (0 if None).
-    The result feeds ``model.fit`` directly and
+    ``shuffle_buffer`` of clips; parsing is vectorised per batch. The order
+    is a function of ``seed`` (or fixed, unshuffled) unless ``shuffle`` is on
+    with ``seed=None`` -- a fresh order each time -- or ``deterministic=False``,
+    which lets parallel reads deliver whichever shard is ready first
+    (``deterministic=True`` with ``seed=None`` uses seed 0). Each pass over
+    the data (each epoch, or each repetition) is shuffled anew, in the same
+    sequence for the same seed; a new pipeline (a resumed run) starts that
+    sequence again. The result feeds ``model.fit`` directly and
     ``strategy.experimental_distribute_dataset``.
     """
     data_dir = os.fspath(data_dir)
@@ -183,6 +208,8 @@ def make_dataset(data_dir, split, ratio, batch_size, shuffle=True, seed=None, de
             f"split {split!r} of {data_dir} has {clips} clips, fewer than one batch of {batch_size} "
             "(use drop_remainder=False or repeat=True)"
         )
+    if deterministic is None:
+        deterministic = seed is not None or not shuffle
     if deterministic and seed is None:
         seed = 0
 
