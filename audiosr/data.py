@@ -47,9 +47,9 @@ def dataset_name(corpus, variant):
     return corpus if STUDY_VARIANTS.get(corpus) == variant else f"{corpus}-{variant}"
 
 
-def dataset_dir(name, data_root=DATA_ROOT):
-    """Folder of the prepared set ``name``: ``<data_root>/<name>`` (relative paths: from the working folder)."""
-    return os.path.join(os.fspath(data_root), name)
+def dataset_dir(name):
+    """Folder of the prepared set ``name``: ``data/<name>``, relative to the working folder (the repository root)."""
+    return os.path.join(DATA_ROOT, name)
 
 
 def lowres_key(ratio):

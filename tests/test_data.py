@@ -92,7 +92,6 @@ def test_a_seed_fixes_the_training_order_without_asking_for_determinism(tmp_path
 
 def test_where_a_prepared_set_lives():
     assert data.dataset_dir("vctk") == os.path.join("data", "vctk")
-    assert data.dataset_dir("mine", "/big/disk") == os.path.join("/big/disk", "mine")
     assert [data.dataset_name("vctk", mode) for mode in ("multi", "single")] == ["vctk", "vctk-single"]
     assert [data.dataset_name("fma", subset) for subset in ("medium", "small")] == ["fma", "fma-small"]
 
