@@ -19,11 +19,15 @@ test: install
 	$(PY) -m pytest -q tests $(PYTEST_ARGS)
 
 ## The main job on the embedded default data: short training, then evaluation against spline.
+## DEMO_ARGS adds flags, e.g. DEMO_ARGS="--minutes=1".
 demo: install
-	$(PY) experiments/demo.py
+	$(PY) experiments/demo.py $(DEMO_ARGS)
 
-## Data sets into data/<name> (resumable: run again after an interruption). PREP_ARGS adds flags,
-## e.g. PREP_ARGS="--num_clips=5000". Without VCTK_DIR / FMA_DIR the corpus is downloaded first.
+## Data sets into data/<name> (resumable: run again after an interruption): data/vctk and data/fma are
+## what the train-* and table-* targets read; PREP_ARGS=--mode=single (VCTK) or --subset=small (FMA)
+## makes data/vctk-single or data/fma-small instead, read with TRAIN_ARGS / EVAL_ARGS=--dataset=<name>.
+## PREP_ARGS adds flags, e.g. PREP_ARGS="--num_clips=5000". Without VCTK_DIR / FMA_DIR the corpus is
+## downloaded first. OUT puts the set elsewhere (then train and evaluate with --data_dir=OUT).
 data-vctk: install
 	$(PY) data_prep/prep_vctk.py $(if $(VCTK_DIR),--vctk_dir=$(VCTK_DIR),--download) $(if $(OUT),--out_dir=$(OUT)) $(PREP_ARGS)
 
@@ -42,7 +46,8 @@ data-demo: install
 features: data-demo
 	$(PY) experiments/train_features.py --data_dir=data/synthetic --output=models/features.keras $(FEATURES_ARGS)
 
-## Train one model of the study on data/vctk or data/fma (prepare them first: make data-vctk / data-fma).
+## Train one model of the study on data/vctk or data/fma (prepare them first: make data-vctk / data-fma;
+## TRAIN_ARGS=--dataset=<name> trains on data/<name> instead).
 ## MODEL picks it (unet, unet-c, gan, gan-c, wgan, wgan-c; default the study's best, wgan); the run goes to
 ## runs/<dataset>-r<ratio>-<model>-paper-s0/ with its flags.txt, and the same command resumes it after a
 ## kill. TRAIN_ARGS adds flags, e.g. TRAIN_ARGS="--preset=cpu --strategy=mirrored".

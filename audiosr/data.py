@@ -3,6 +3,10 @@
 The format (shards, records, manifest) is defined in :mod:`audiosr.records`.
 Only shards listed in a *complete* manifest are read, so a half-finished
 preparation never is.
+
+Where a prepared set lives is decided here only (:func:`dataset_dir`,
+:func:`dataset_name`): the data_prep/ scripts write there and the
+experiments read from there, so a set is named once (``--dataset``).
 """
 
 import os
@@ -10,6 +14,21 @@ import os
 import tensorflow as tf
 
 from audiosr.records import INT16_FULL_SCALE, MANIFEST_NAME, Manifest, lowres_key, training_features
+
+DATA_ROOT = "data"
+# The corpus as the study prepares it keeps the plain name (data/vctk, data/fma), the name its
+# flagfiles train on; any other variant gets it as a suffix (data/vctk-single, data/fma-small).
+STUDY_VARIANTS = {"vctk": "multi", "fma": "medium"}
+
+
+def dataset_name(corpus, variant):
+    """Name of a prepared set: ``dataset_name("vctk", "multi") == "vctk"``, ``("vctk", "single") -> "vctk-single"``."""
+    return corpus if STUDY_VARIANTS.get(corpus) == variant else f"{corpus}-{variant}"
+
+
+def dataset_dir(name):
+    """Folder of the prepared set ``name``: ``data/<name>``, relative to the working folder (the repository root)."""
+    return os.path.join(DATA_ROOT, name)
 
 
 def num_examples(data_dir, split):
@@ -67,14 +86,19 @@ def _decoder(ratio, clip_samples, batch_size):
     return decode
 
 
-def make_dataset(data_dir, split, ratio, batch_size, shuffle=True, seed=None, deterministic=False,
+def make_dataset(data_dir, split, ratio, batch_size, shuffle=True, seed=None, deterministic=None,
                  repeat=False, drop_remainder=True, shuffle_buffer=1024, cycle_length=8):
     """Batches of ``(spline_input, high_res)``, float32, shape (batch, clip_samples, 1).
 
     Shards are read in parallel (interleaved) and shuffled by file and by a
-    ``shuffle_buffer`` of clips; parsing is vectorised per batch. With
-    ``deterministic=True`` the order depends only on ``seed`` (0 if None).
-    The result feeds ``model.fit`` directly and
+    ``shuffle_buffer`` of clips; parsing is vectorised per batch. The order
+    is a function of ``seed`` (or fixed, unshuffled) unless ``shuffle`` is on
+    with ``seed=None`` -- a fresh order each time -- or ``deterministic=False``,
+    which lets parallel reads deliver whichever shard is ready first
+    (``deterministic=True`` with ``seed=None`` uses seed 0). Each pass over
+    the data (each epoch, or each repetition) is shuffled anew, in the same
+    sequence for the same seed; a new pipeline (a resumed run) starts that
+    sequence again. The result feeds ``model.fit`` directly and
     ``strategy.experimental_distribute_dataset``.
     """
     data_dir = os.fspath(data_dir)
@@ -87,6 +111,8 @@ def make_dataset(data_dir, split, ratio, batch_size, shuffle=True, seed=None, de
             f"split {split!r} of {data_dir} has {clips} clips, fewer than one batch of {batch_size} "
             "(use drop_remainder=False or repeat=True)"
         )
+    if deterministic is None:
+        deterministic = seed is not None or not shuffle
     if deterministic and seed is None:
         seed = 0
 

@@ -9,13 +9,15 @@ import functools
 from absl import flags
 
 from audiosr.corpora import NoAudioError
+from audiosr.data import dataset_dir
 from audiosr.download import DownloadError
 
 FLAGS = flags.FLAGS
 
 
 def define_common(num_clips=50000):
-    flags.DEFINE_string("out_dir", None, "Output folder (default: data/<name of the set>).")
+    flags.DEFINE_string("out_dir", None, "Output folder (default: data/<name of the set>, where "
+                        "experiments/train.py --dataset=<name> and experiments/report.py look).")
     flags.DEFINE_integer("num_clips", num_clips, "Training clips; val/test get as many per second of audio.")
     flags.DEFINE_float("clip_seconds", 0.5, "Clip length in seconds.")
     flags.DEFINE_integer("sample_rate", 16000, "Rate of the high-res clips (Hz).")
@@ -34,11 +36,18 @@ def prep_options():
                 shard_size=FLAGS.shard_size, silence_db=FLAGS.silence_db, overwrite=FLAGS.overwrite)
 
 
-def summary(manifest, out_dir):
+def output_dir(name):
+    """--out_dir, or the folder the experiments read for ``--dataset=name``."""
+    return FLAGS.out_dir or dataset_dir(name)
+
+
+def summary(manifest, out_dir, name):
     counts = ", ".join(f"{split} {entry.clips}" for split, entry in manifest.splits.items())
+    use = (f"train and evaluate on it with --dataset={name}" if out_dir == dataset_dir(name)
+           else "train and evaluate on it with --data_dir=" + out_dir)
     return (f"{out_dir}: {counts} clips of {manifest.clip_samples} samples at {manifest.sample_rate} Hz, "
             f"ratios {manifest.ratios}; {len(manifest.sources)} source files, "
-            f"{len(manifest.skipped)} skipped (listed in manifest.json)")
+            f"{len(manifest.skipped)} skipped (listed in manifest.json); {use}")
 
 
 def clean_errors(main):

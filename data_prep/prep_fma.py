@@ -1,15 +1,17 @@
 """FMA (fma_small / fma_medium / fma_large MP3s) -> TFRecord shards, split by track.
 
-    python data_prep/prep_fma.py --fma_dir=/path/to/fma   # holds fma_medium/ and fma_metadata/
-    python data_prep/prep_fma.py --download --subset=medium
-"""
+    python data_prep/prep_fma.py --fma_dir=/path/to/fma   # holds fma_medium/ and fma_metadata/ -> data/fma
+    python data_prep/prep_fma.py --download --subset=small   # -> data/fma-small
 
-import os
+fma_medium is the study's set, ``fma`` (what experiments/configs/fma-*.flags
+train on); another subset makes ``fma-<subset>``: train and evaluate on it
+with ``--dataset=fma-<subset>``.
+"""
 
 from absl import app, flags, logging
 
 import prep_flags
-from audiosr import download, prep
+from audiosr import data, download, prep
 
 flags.DEFINE_string("fma_dir", None, "Folder holding fma_<subset>/ (and fma_metadata/), or fma_<subset>/ itself.")
 flags.DEFINE_enum("subset", "medium", ["small", "medium", "large", "full"], "FMA subset.")
@@ -31,11 +33,12 @@ def main(argv):
         root = download.fetch_fma(FLAGS.download_dir, FLAGS.subset)
     else:
         raise app.UsageError("pass --fma_dir=/path/to/fma or --download")
-    out_dir = FLAGS.out_dir or os.path.join("data", f"fma-{FLAGS.subset}")
+    name = data.dataset_name("fma", FLAGS.subset)
+    out_dir = prep_flags.output_dir(name)
     manifest = prep.prepare_fma(
         root, out_dir, num_clips=FLAGS.num_clips, subset=f"fma_{FLAGS.subset}", metadata_dir=FLAGS.metadata_dir,
         val_fraction=FLAGS.val_fraction, test_fraction=FLAGS.test_fraction, **prep_flags.prep_options())
-    logging.info(prep_flags.summary(manifest, out_dir))
+    logging.info(prep_flags.summary(manifest, out_dir, name))
 
 
 if __name__ == "__main__":

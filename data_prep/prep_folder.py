@@ -22,11 +22,12 @@ FLAGS = flags.FLAGS
 @prep_flags.clean_errors
 def main(argv):
     del argv
-    out_dir = FLAGS.out_dir or os.path.join("data", os.path.basename(os.path.normpath(FLAGS.folder)))
+    name = os.path.basename(os.path.normpath(FLAGS.folder))
+    out_dir = prep_flags.output_dir(name)
     manifest = prep.prepare_folder(
         FLAGS.folder, out_dir, FLAGS.num_clips, val_fraction=FLAGS.val_fraction,
         test_fraction=FLAGS.test_fraction, group_by=FLAGS.group_by, **prep_flags.prep_options())
-    logging.info(prep_flags.summary(manifest, out_dir))
+    logging.info(prep_flags.summary(manifest, out_dir, name))
 
 
 if __name__ == "__main__":

@@ -18,11 +18,12 @@ FLAGS = flags.FLAGS
 @prep_flags.clean_errors
 def main(argv):
     del argv
-    out_dir = FLAGS.out_dir or "data/synthetic"
+    name = "synthetic"
+    out_dir = prep_flags.output_dir(name)
     manifest = prep.prepare_synthetic(
         out_dir, num_clips=FLAGS.num_clips, utterance_seconds=FLAGS.utterance_seconds,
         val_fraction=FLAGS.val_fraction, test_fraction=FLAGS.test_fraction, **prep_flags.prep_options())
-    logging.info(prep_flags.summary(manifest, out_dir))
+    logging.info(prep_flags.summary(manifest, out_dir, name))
 
 
 if __name__ == "__main__":

@@ -1,15 +1,17 @@
 """VCTK -> TFRecord shards, split as in Kuleshov et al. (multi-speaker or speaker p225).
 
-    python data_prep/prep_vctk.py --vctk_dir=/path/to/VCTK-Corpus-0.92
-    python data_prep/prep_vctk.py --download --mode=single
-"""
+    python data_prep/prep_vctk.py --vctk_dir=/path/to/VCTK-Corpus-0.92   # -> data/vctk
+    python data_prep/prep_vctk.py --download --mode=single                # -> data/vctk-single
 
-import os
+The study's multi-speaker set is ``vctk`` (what experiments/configs/vctk-*.flags
+train on); ``--mode=single`` makes ``vctk-single``: train and evaluate on it
+with ``--dataset=vctk-single``.
+"""
 
 from absl import app, flags, logging
 
 import prep_flags
-from audiosr import corpora, download, prep
+from audiosr import corpora, data, download, prep
 
 flags.DEFINE_string("vctk_dir", None, "VCTK folder (0.92 wav48_silence_trimmed/ or 0.80 wav48/ layout).")
 flags.DEFINE_bool("download", False, "Download VCTK 0.92 from Edinburgh DataShare when --vctk_dir is not given.")
@@ -34,13 +36,14 @@ def main(argv):
         root = download.fetch_vctk(FLAGS.download_dir)
     else:
         raise app.UsageError("pass --vctk_dir=/path/to/VCTK or --download")
-    out_dir = FLAGS.out_dir or os.path.join("data", f"vctk-{FLAGS.mode}")
+    name = data.dataset_name("vctk", FLAGS.mode)
+    out_dir = prep_flags.output_dir(name)
     manifest = prep.prepare_vctk(
         root, out_dir, num_clips=FLAGS.num_clips, mode=FLAGS.mode, test_speakers=FLAGS.test_speakers,
         num_val_speakers=FLAGS.num_val_speakers, speaker=FLAGS.speaker,
         num_val_utterances=FLAGS.num_val_utterances, num_test_utterances=FLAGS.num_test_utterances,
         mic=FLAGS.mic, **prep_flags.prep_options())
-    logging.info(prep_flags.summary(manifest, out_dir))
+    logging.info(prep_flags.summary(manifest, out_dir, name))
 
 
 if __name__ == "__main__":

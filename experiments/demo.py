@@ -17,7 +17,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags  # noqa: E402
 
-flags.DEFINE_string("data_dir", "data/synthetic", "Where the synthetic set is (or will be) prepared.")
+from audiosr.data import dataset_dir  # noqa: E402
+
+flags.DEFINE_string("data_dir", dataset_dir("synthetic"), "Where the synthetic set is (or will be) prepared.")
+flags.DEFINE_integer("num_clips", 3000, "Training clips of the synthetic set (as make data-demo's --num_clips).")
+flags.DEFINE_float("clip_seconds", 0.5, "Clip length in seconds (as make data-demo's --clip_seconds).")
 flags.DEFINE_string("logdir", "runs", "Folder of run folders.")
 flags.DEFINE_string("out_dir", "results/demo", "Where the table and the spectrogram figure go.")
 flags.DEFINE_integer("ratio", 2, "Upsampling ratio (2 or 4).")
@@ -43,7 +47,7 @@ def main(argv):
     from audiosr.training import build_compiled_model, fit_run, run_name
 
     print("1/3 preparing the synthetic data set ...", flush=True)
-    manifest = prep.prepare_synthetic(FLAGS.data_dir)
+    manifest = prep.prepare_synthetic(FLAGS.data_dir, num_clips=FLAGS.num_clips, clip_seconds=FLAGS.clip_seconds)
     ratio = FLAGS.ratio
     run_dir = os.path.join(FLAGS.logdir, run_name("synthetic", ratio, "unet", False, "cpu", FLAGS.seed))
 

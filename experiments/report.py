@@ -26,7 +26,8 @@ STUDY_MODELS = "unet,unet-c,gan,gan-c,wgan,wgan-c"
 
 def define_flags(fv=flags.FLAGS):
     flags.DEFINE_string("dataset", "vctk", "Data set name (names the runs).", flag_values=fv)
-    flags.DEFINE_string("data_dir", None, "Prepared data set (default: data/<dataset>).", flag_values=fv)
+    flags.DEFINE_string("data_dir", None, "Prepared data set (default: data/<dataset>, where data_prep/ writes it).",
+                        flag_values=fv)
     flags.DEFINE_string("split", "test", "Split whose recordings are scored whole.", flag_values=fv)
     flags.DEFINE_string("logdir", "runs", "Folder of the training runs.", flag_values=fv)
     flags.DEFINE_string("preset", "paper", "Preset the runs were trained with.", flag_values=fv)
@@ -61,13 +62,13 @@ def find_models(logdir, dataset, ratio, names, preset, seed):
 
 def run(fv):
     """Write the report the flags in ``fv`` describe; returns the Figure 3 summaries {ratio: {method: ...}}."""
-    from audiosr.data import split_sources
+    from audiosr.data import dataset_dir, split_sources
     from audiosr.inference import load_model
     from audiosr.plots import plot_validation_curves
     from audiosr.reporting import write_figure3
     from audiosr.scoring import plot_spectrogram_comparison, score_references, summarize, write_scores_csv
 
-    data_dir = fv.data_dir or os.path.join("data", fv.dataset)
+    data_dir = fv.data_dir or dataset_dir(fv.dataset)
     out_dir = fv.out_dir or os.path.join("results", fv.dataset)
     files = split_sources(data_dir, fv.split)
     if fv.max_files:

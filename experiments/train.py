@@ -46,7 +46,8 @@ def define_flags(fv=flags.FLAGS):
     flags.DEFINE_float("content_weight", 1.0, "Weight of the content loss.", flag_values=fv)
     flags.DEFINE_enum("ratio", "2", [str(r) for r in SUPPORTED_RATIOS], "Upsampling ratio r.", flag_values=fv)
     flags.DEFINE_string("dataset", "vctk", "Name of the data set (names the run).", flag_values=fv)
-    flags.DEFINE_string("data_dir", None, "Prepared data set folder (default: data/<dataset>).", flag_values=fv)
+    flags.DEFINE_string("data_dir", None, "Prepared data set folder (default: data/<dataset>, where data_prep/ "
+                        "writes it).", flag_values=fv)
     flags.DEFINE_enum("preset", "paper", sorted(PRESETS), "AudioUNet size.", flag_values=fv)
     flags.DEFINE_integer("epochs", 50, "Epochs to train (a finished run given more epochs goes on).",
                          lower_bound=1, flag_values=fv)
@@ -137,7 +138,7 @@ def run(fv):
     """Train (or resume) the run the flags in ``fv`` describe; returns (run folder, history)."""
     import keras
 
-    from audiosr.data import make_dataset
+    from audiosr.data import dataset_dir, make_dataset
     from audiosr.records import Manifest
     from audiosr.training import build_compiled_model, fit_run, is_chief, make_strategy, run_name, set_precision
 
@@ -145,7 +146,7 @@ def run(fv):
     keras.utils.set_random_seed(fv.seed)
     set_precision(fv.precision)  # before any model or content network is built
     ratio = int(fv.ratio)
-    data_dir = fv.data_dir or os.path.join("data", fv.dataset)
+    data_dir = fv.data_dir or dataset_dir(fv.dataset)
     manifest = Manifest.load(data_dir)  # a missing, unfinished or unsuitable set stops here, before any write
     manifest.check_ratio(ratio, data_dir)
     for split in ("train", "val"):

@@ -22,11 +22,13 @@ from absl import app, flags, logging  # noqa: E402
 
 def define_flags(fv=flags.FLAGS):
     """Define this app's flags on ``fv``."""
+    from audiosr.data import dataset_dir
+
     flags.DEFINE_string("data_dir", None, "Prepared data set (audiosr.prep): train on its train split.",
                         flag_values=fv)
     flags.DEFINE_string("audio_dir", None, "Folder of recordings to prepare into --prepared_dir and train on.",
                         flag_values=fv)
-    flags.DEFINE_string("prepared_dir", "data/features_clips", "Where --audio_dir's clips are prepared.",
+    flags.DEFINE_string("prepared_dir", dataset_dir("features_clips"), "Where --audio_dir's clips are prepared.",
                         flag_values=fv)
     flags.DEFINE_integer("num_clips", 2000, "Training clips to cut from --audio_dir or to synthesise.",
                          lower_bound=1, flag_values=fv)

@@ -9,7 +9,7 @@ import pytest
 from absl import flags
 
 import audiosr.models as m
-from audiosr import features, training
+from audiosr import data, features, training
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 CONFIG_DIR = ROOT / "experiments" / "configs"
@@ -60,7 +60,7 @@ def test_config_parses_and_builds_its_model(at_root, stand_in_content_network, n
     dataset, ratio, model, *content = name[:-len(".flags")].split("-")
     assert (fv.dataset, fv.ratio, fv.model, fv.content) == (dataset, ratio[1:], model, bool(content))
     assert (fv.preset, fv.epochs, fv.learning_rate, fv.logdir, fv.seed) == ("paper", 50, 1e-4, "runs", 0)
-    assert fv.data_dir == f"data/{dataset}"
+    assert fv.data_dir is None and data.dataset_dir(fv.dataset) == f"data/{dataset}"  # where data_prep/ writes
     assert fv.content_network == "vggish"
     expected_run = f"{name[:-len('.flags')]}-paper-s0"
     assert training.run_name(fv.dataset, int(fv.ratio), fv.model, fv.content, fv.preset, fv.seed) == expected_run

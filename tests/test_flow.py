@@ -1,0 +1,80 @@
+"""The study's flow through make, as the README gives it: data -> train (every MODEL) -> table.
+
+Each layout gets a fresh working copy of the repository (tests/make_flow.py)
+and runs the exact targets a researcher types -- ``make data-vctk VCTK_DIR=...``
+or ``make data-fma FMA_DIR=...``, ``make train-<set>-r<r> [MODEL=...]``,
+``make table-<set>`` -- at toy size through PREP_ARGS / TRAIN_ARGS / EVAL_ARGS,
+on VCTK 0.92, VCTK 0.80 and FMA folders built from ../shared/data. Together
+the layouts train all six models; "-C" models use a SavedModel with VGGish's
+TF-Hub signature (no network). Figure 3 must then hold the spline and every
+trained model, with finite SNR and LSD.
+"""
+
+import pytest
+
+import corpus_fixtures
+import make_flow
+
+PREP_ARGS = "--num_clips=16 --clip_seconds=0.128 --num_workers=0"
+TRAIN_ARGS = ("--preset=tiny --epochs=1 --steps_per_epoch=2 --validation_steps=1 --batch_size=4 --n_critic=2 "
+              "--discriminator_filters=4 --verbose=2")
+EVAL_ARGS = "--preset=tiny --max_files=2"
+
+# layout -> (make data-<set> argument, more PREP_ARGS, the trainings: (ratio, MODEL or None: the Makefile's))
+LAYOUTS = {
+    "vctk-0.92": ("VCTK_DIR={root}/VCTK-Corpus-0.92", "", [(2, "unet"), (2, "gan-c"), (4, "gan")]),
+    "vctk-0.80": ("VCTK_DIR={root}/VCTK-Corpus", " --num_val_speakers=1", [(2, "wgan-c"), (4, "unet-c")]),
+    "fma": ("FMA_DIR={root}", "", [(2, None)]),
+}
+DEFAULT_MODEL = "wgan"  # the Makefile's MODEL
+
+
+def test_the_layouts_train_every_model():
+    trained = {model or DEFAULT_MODEL for *_, runs in LAYOUTS.values() for _, model in runs}
+    assert trained == {"unet", "unet-c", "gan", "gan-c", "wgan", "wgan-c"}
+
+
+@pytest.fixture
+def make_env(tmp_path, mock_vggish):
+    copy = make_flow.make_working_copy(tmp_path / "audiosr")
+    env = make_flow.environment(copy, PREP_ARGS=PREP_ARGS, EVAL_ARGS=EVAL_ARGS,
+                                   TRAIN_ARGS=f"{TRAIN_ARGS} --content_network={mock_vggish}")
+    return copy, env
+
+
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+def test_data_train_table_as_the_readme_says(layout, make_env, tmp_path, shared_data):
+    copy, env = make_env
+    corpus = tmp_path / "corpus"
+    {"vctk-0.92": corpus_fixtures.make_vctk_092, "vctk-0.80": corpus_fixtures.make_vctk_080,
+     "fma": corpus_fixtures.make_fma}[layout](corpus, shared_data)
+    dataset = layout.split("-")[0]
+    source, more_prep_args, runs = LAYOUTS[layout]
+    env = {**env, "PREP_ARGS": PREP_ARGS + more_prep_args}
+
+    make_flow.run(f"make data-{dataset} {source.format(root=corpus)}", copy, env)
+    assert (copy / "data" / dataset / "manifest.json").is_file()
+    trained = {}
+    for ratio, model in runs:
+        make_flow.run(f"make train-{dataset}-r{ratio}" + (f" MODEL={model}" if model else ""), copy, env)
+        trained.setdefault(ratio, []).append(model or DEFAULT_MODEL)
+    for ratio, models in trained.items():
+        for model in models:
+            assert (copy / "runs" / f"{dataset}-r{ratio}-{model}-tiny-s0" / "best.keras").is_file()
+    result = make_flow.run(f"make table-{dataset}", copy, env)
+    assert "Spline" in result.stdout
+    make_flow.check_figure3(copy / "results" / dataset / "figure3.md", trained)
+
+
+def test_a_variant_is_one_flag_away(make_env, tmp_path, shared_data):
+    """VCTK --mode=single lands in data/vctk-single; --dataset=vctk-single trains and evaluates on it."""
+    copy, env = make_env
+    corpus_fixtures.make_vctk_080(tmp_path / "corpus", shared_data)
+    prep = f"{PREP_ARGS} --mode=single --num_val_utterances=1 --num_test_utterances=2"
+    make_flow.run(f"make data-vctk VCTK_DIR={tmp_path / 'corpus' / 'VCTK-Corpus'} PREP_ARGS='{prep}'",
+                     copy, env)
+    assert not (copy / "data" / "vctk").exists()
+    make_flow.run(f"make train-vctk-r2 MODEL=unet TRAIN_ARGS='{env['TRAIN_ARGS']} --dataset=vctk-single'",
+                     copy, env)
+    make_flow.run(f"make table-vctk EVAL_ARGS='{EVAL_ARGS} --dataset=vctk-single --ratios=2'", copy, env)
+    make_flow.check_figure3(copy / "results" / "vctk-single" / "figure3.md", {2: ["unet"]})

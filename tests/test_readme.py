@@ -1,0 +1,117 @@
+"""Every command in README.md's ```bash blocks runs, in order, exactly as written.
+
+The commands run in a fresh working copy of the repository (tests/make_flow.py).
+What the test supplies:
+
+- PLACEHOLDERS: the README's ``/path/...`` folders, replaced by corpus
+  layouts built from ../shared/data (the only change made to a command line);
+- make_files: the files and folders README commands name in the working
+  folder (talk.mp3, recordings/, references/, best.keras), made before the first command;
+- toy sizes: PREP_ARGS / EVAL_ARGS / DEMO_ARGS in the environment, and the
+  working copy's experiments/configs/base.flags (the settings every study run
+  includes) shrunk to the tiny preset and two steps -- so that commands which
+  set TRAIN_ARGS themselves are still quick;
+- NOT_RUN: the commands that cannot run here, each with its reason.
+
+A README command that is neither run nor listed fails the test, so new
+commands are picked up by it as they are written.
+"""
+
+import pathlib
+import re
+import shlex
+import shutil
+
+import keras
+import soundfile
+
+import corpus_fixtures
+import make_flow
+from audiosr.models import build_model
+
+README = make_flow.ROOT / "README.md"
+
+NOT_RUN = {
+    "pip install -e .": "installs the package into the environment that runs these tests",
+    "make test": "the test suite itself, which runs this test",
+    "make bench": "times the paper preset and 600 s inputs: many minutes on a CPU, and no variable makes it small",
+    "python bench/bench_quality.py --train_dir=TRAIN --test_dir=TEST --scales=2,4 --models=unet,gan,wgan "
+    "--budget_minutes=10": "trains for 10 minutes per model and ratio, set on its own command line",
+}
+PREP_ARGS = "--num_clips=64 --clip_seconds=0.256 --num_workers=0"
+ENVIRONMENT = {
+    "PREP_ARGS": PREP_ARGS,
+    "EVAL_ARGS": "--preset=tiny --max_files=2",
+    # the same preparation as PREP_ARGS, so make demo and make data-demo share data/synthetic as they do at full size
+    "DEMO_ARGS": "--num_clips=64 --clip_seconds=0.256 --minutes=1 --epochs=1 --steps_per_epoch=2 --batch_size=4",
+}
+TOY_STUDY_FLAGS = ["--preset=tiny", "--epochs=1", "--batch_size=4", "--steps_per_epoch=2", "--validation_steps=1",
+                   "--n_critic=2", "--discriminator_filters=4", "--verbose=2"]
+
+
+def readme_commands(text):
+    """The command lines of the ```bash blocks, in order (comment lines left out, continuations joined)."""
+    commands = []
+    for block in re.findall(r"^```bash\n(.*?)^```", text, flags=re.S | re.M):
+        for line in block.replace("\\\n", " ").splitlines():
+            if line.strip() and not line.lstrip().startswith("#"):
+                commands.append(line.strip())
+    return commands
+
+
+def normalized(command):
+    """The command's words without its comment (the key of NOT_RUN)."""
+    return " ".join(shlex.split(command, comments=True))
+
+
+def test_readme_lists_commands_and_the_exceptions_are_current():
+    commands = {normalized(c) for c in readme_commands(README.read_text())}
+    assert any(c.startswith("make data-vctk") for c in commands)
+    assert set(NOT_RUN) <= commands, f"NOT_RUN names commands the README no longer has: {set(NOT_RUN) - commands}"
+
+
+def make_files(copy, shared_data):
+    """What the README's commands name in the working folder (an untrained tiny model as best.keras)."""
+    vctk = shared_data / "speech" / "vctk"
+    audio, rate = soundfile.read(vctk / "p257_166.flac")
+    soundfile.write(copy / "talk.mp3", audio, rate)
+    (copy / "recordings").mkdir()
+    shutil.copy(shared_data / "speech" / "librispeech" / "1502-122615-0000.flac", copy / "recordings")
+    music, music_rate = soundfile.read(shared_data / "music" / "guit_e_slide.flac", frames=3 * 44100)
+    soundfile.write(copy / "recordings" / "guitar.wav", music, music_rate)  # stereo
+    (copy / "references").mkdir()
+    for name in ("p257_167.flac", "nuwave_single_x2__sample_0.flac"):
+        shutil.copy(vctk / name, copy / "references")
+    keras.utils.set_random_seed(0)
+    build_model("unet", 2, preset="tiny").save(copy / "best.keras")
+
+
+def test_every_readme_command_runs_as_written(tmp_path, shared_data, mock_vggish):
+    corpora = tmp_path / "corpora"
+    placeholders = {
+        "/path/VCTK": corpus_fixtures.make_vctk_092(corpora / "vctk", shared_data) / "VCTK-Corpus-0.92",
+        "/path/fma": corpus_fixtures.make_fma(corpora / "fma", shared_data),
+        "/path/recordings": shared_data / "speech" / "librispeech",  # read only
+    }
+    copy = make_flow.make_working_copy(tmp_path / "audiosr")
+    base_flags = copy / "experiments" / "configs" / "base.flags"
+    toy = [*TOY_STUDY_FLAGS, f"--content_network={mock_vggish}"]
+    base_flags.write_text(base_flags.read_text() + "# toy size for tests/test_readme.py\n" + "\n".join(toy) + "\n")
+    make_files(copy, shared_data)
+    env = make_flow.environment(copy, **ENVIRONMENT)
+
+    ran = []
+    for command in readme_commands(README.read_text()):
+        if normalized(command) in NOT_RUN:
+            continue
+        line = command
+        for placeholder, path in placeholders.items():
+            line = re.sub(re.escape(placeholder) + r"(?=[\s/]|$)", str(path), line)
+        unknown = re.findall(r"/path/\S*", line)
+        assert not unknown, f"README placeholder {unknown} in `{command}` has no test folder: add it here"
+        make_flow.run(line, copy, env, timeout=600)
+        ran.append(command)
+        table = re.match(r"make table-(\S+)$", normalized(command))
+        if table:
+            make_flow.check_figure3(copy / "results" / table.group(1) / "figure3.md")
+    assert len(ran) + len(NOT_RUN) == len(readme_commands(README.read_text()))
