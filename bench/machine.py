@@ -34,6 +34,9 @@ class Spread:
         """``factor / value`` turns seconds into a rate: the fastest run gives the max."""
         return Spread(factor / self.max, factor / self.median, factor / self.min)
 
+    def times(self, factor):
+        return Spread(self.min * factor, self.median * factor, self.max * factor)
+
     def __format__(self, spec):
         spec = spec or ".3g"
         return f"{self.min:{spec}} / {self.median:{spec}} / {self.max:{spec}}"
