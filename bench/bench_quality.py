@@ -10,7 +10,7 @@ table: SNR (dB, higher is better) and LSD (lower is better) of the spline
 baseline and of each model, for each ratio in ``--scales``.
 
     python bench/bench_quality.py --train_dir=speech/train --test_dir=speech/test \\
-        --scales=2,4 --models=unet,gan,wgan --steps=2000
+        --scales=2,4 --models=unet,gan,wgan --steps=300
 
 A step budget gives the same training wherever and whenever it runs; a time
 budget gives more steps on a faster or quieter machine.
