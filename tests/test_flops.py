@@ -30,7 +30,7 @@ DISCRIMINATOR_LAYERS = {
 def traced_forward(network, length):
     spec = tf.TensorSpec((1, length, 1), tf.float32)
     graph = tf.function(lambda x: network(x, training=False)).get_concrete_function(spec).graph
-    return sum(flops.graph_flops(graph).values())
+    return flops.graph_flops(graph)
 
 
 def compiled(kind, **kwargs):
@@ -60,6 +60,44 @@ def test_cpu_and_paper_presets_cost_what_the_study_says():
 def test_graph_count_agrees_with_layer_count():
     assert traced_forward(m.build_audiounet("tiny"), LENGTH) == sum(TINY_LAYERS.values())
     assert traced_forward(m.build_discriminator(LENGTH, base_filters=4), LENGTH) == sum(DISCRIMINATOR_LAYERS.values())
+
+
+def test_other_layer_kinds_agree_with_the_graph_count():
+    inputs = keras.Input((None, 4))
+    x = keras.layers.Conv1D(8, 5, padding="same", groups=2, name="grouped")(inputs)
+    x = keras.layers.DepthwiseConv1D(3, depth_multiplier=2, padding="same", name="depthwise")(x)
+    x = keras.layers.SeparableConv1D(6, 3, padding="same", name="separable")(x)
+    x = keras.layers.Conv1DTranspose(4, 4, strides=2, padding="same", name="transpose")(x)
+    x = keras.layers.LayerNormalization(name="norm")(x)
+    outputs = keras.layers.Dense(3, name="dense")(x)
+    model = keras.Model(inputs, outputs)
+    by_layer = flops.forward_flops_by_layer(model, (1, 32, 4))
+    assert by_layer == {
+        "grouped": 2 * 5 * (4 // 2) * 8 * 32,
+        "depthwise": 2 * 3 * 16 * 32,
+        "separable": 2 * (3 * 16 * 32 + 16 * 6 * 32),
+        "transpose": 2 * 4 * 6 * 4 * 32,  # per input sample: k * C_in * C_out
+        "norm": 0,
+        "dense": 2 * 4 * 3 * 64,
+    }
+    spec = tf.TensorSpec((1, 32, 4), tf.float32)
+    graph = tf.function(lambda x: model(x)).get_concrete_function(spec).graph
+    assert flops.graph_flops(graph) == sum(by_layer.values())
+
+
+def test_step_through_a_nested_function():
+    """Keras runs a grouped convolution in a nested XLA function: its forward and backward count too."""
+    inputs = keras.Input((None, 1))
+    x = keras.layers.Conv1D(4, 5, padding="same", name="first")(inputs)
+    x = keras.layers.Conv1D(4, 3, padding="same", groups=2, name="grouped")(x)
+    generator = keras.Model(inputs, keras.layers.Conv1D(1, 3, padding="same", name="last")(x))
+    model = m.UNetSR(generator)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    counted = flops.train_step_flops(model, LENGTH)
+    first = 2 * 5 * 1 * 4 * LENGTH
+    assert counted.generator_forward == first + 2 * 3 * 2 * 4 * LENGTH + 2 * 3 * 4 * 1 * LENGTH
+    assert counted.generator_passes == 1
+    assert counted.total == 3 * counted.generator_forward - first
 
 
 def test_unet_step_is_three_forward_passes_less_the_unneeded_input_gradient():

@@ -30,10 +30,10 @@ _ELEMENTWISE_WITH_WEIGHTS = (
     keras.layers.PReLU,
 )
 # TensorFlow ops that carry the counted multiply-adds.
-_CONV_OPS = ("Conv2D", "Conv2DBackpropInput", "Conv2DBackpropFilter", "Conv3D",
+_CONV_OPS = ("Conv2D", "Conv2DBackpropInput", "Conv2DBackpropFilter",
              "DepthwiseConv2dNative", "DepthwiseConv2dNativeBackpropInput", "DepthwiseConv2dNativeBackpropFilter")
 _MATMUL_OPS = ("MatMul", "BatchMatMul", "BatchMatMulV2", "BatchMatMulV3")
-_FORWARD_OPS = ("Conv2D", "Conv3D", "DepthwiseConv2dNative") + _MATMUL_OPS
+_FORWARD_OPS = ("Conv2D", "DepthwiseConv2dNative") + _MATMUL_OPS
 
 
 def _prod(values):
@@ -99,8 +99,7 @@ def forward_flops(model, input_shape):
 def generator_input_length(generator, output_length):
     """Input length that gives ``output_length`` samples: the same for an AudioUNet (spline
     input), ``output_length / r`` for a generator that takes the low-rate signal."""
-    probe = 4096
-    growth = generator.compute_output_spec(keras.KerasTensor((1, probe, 1))).shape[1] / probe
+    growth = generator.compute_output_spec(keras.KerasTensor((1, output_length, 1))).shape[1] / output_length
     length = output_length / growth
     if length != int(length):
         raise ValueError(f"{generator.name}: no input length gives {output_length} output samples")
@@ -142,32 +141,65 @@ def _check_static(op, *shapes):
 
 
 def graph_flops(graph):
-    """FLOPs of the counted ops that running ``graph`` (a traced function's graph) executes.
+    """FLOPs of the counted ops that running ``graph`` (a traced function's graph) executes."""
+    return sum(flops for _, flops, _ in _counted_ops(graph, lambda tensor: None))
 
-    Only ops the run needs are counted: those the outputs or a stateful op
-    (a variable update) depend on, as TensorFlow prunes the rest (e.g. the
-    input gradient of a first layer, which ``tape.gradient`` builds but
-    nothing reads). Returns ``{op: flops}`` for the counted ops.
+
+_PASS_THROUGH = ("ReadVariableOp", "Cast", "Identity", "ExpandDims")
+_CALL_OPS = ("PartitionedCall", "StatefulPartitionedCall")
+
+
+def _counted_ops(graph, source):
+    """``(op, FLOPs, weights)`` for each counted op that running ``graph`` executes, in the
+    functions it calls too; ``weights`` is ``source`` of the op's weight operand for forward ops.
+
+    Only ops the run needs are counted: those the outputs or a stateful op (a
+    variable update) depend on, as TensorFlow prunes the rest (e.g. the input
+    gradient of a first layer, which ``tape.gradient`` builds but nothing
+    reads). ``source(tensor)`` says what a tensor of ``graph`` (past reads and
+    casts) stands for: for the traced step, the captured variable.
     """
-    library = {f.signature.name: f for f in graph.as_graph_def().library.function}
     needed, stack = set(), [t.op for t in graph.outputs] + [op for op in graph.get_operations() if op._is_stateful]
     while stack:
         op = stack.pop()
-        if op in needed:
-            continue
-        needed.add(op)
-        stack.extend(t.op for t in op.inputs)
-        stack.extend(op.control_inputs)
-    counted = {}
+        if op not in needed:
+            needed.add(op)
+            stack.extend(t.op for t in op.inputs)
+            stack.extend(op.control_inputs)
+    library = None
     for op in needed:
-        for name in _called_functions(op.node_def):
-            if _calls_counted_ops(name, library):
-                raise ValueError(f"cannot count FLOPs inside {op.type} op {op.name}: it runs {name} an unknown "
-                                 "number of times or with shapes unknown here")
+        if op.type in _CALL_OPS:
+            inner = graph._get_function(op.get_attr("f").name)
+            if inner is not None and getattr(inner, "graph", None) is not None:
+                outer = dict(zip((id(t) for t in inner.graph.inputs), op.inputs))
+                yield from _counted_ops(
+                    inner.graph, lambda t, outer=outer: source(_read_through(outer[id(t)])) if id(t) in outer else None
+                )
+                continue
+        called = list(_called_functions(op.node_def))
+        if called:
+            library = library or {f.signature.name: f for f in graph.as_graph_def().library.function}
+            for name in called:
+                if _calls_counted_ops(name, library):
+                    raise ValueError(f"cannot count FLOPs inside {op.type} op {op.name}: it runs {name} an "
+                                     "unknown number of times or with shapes unknown here")
         flops = op_flops(op)
         if flops:
-            counted[op] = flops
-    return counted
+            yield op, flops, source(_read_through(op.inputs[1])) if _is_forward(op) else None
+
+
+def _read_through(tensor):
+    while tensor.op.type in _PASS_THROUGH:
+        tensor = tensor.op.inputs[0]
+    return tensor
+
+
+def _is_forward(op):
+    """A forward convolution or dense product: its second operand is the weights, untransposed
+    (a dense layer's gradient ops take them transposed or not at all)."""
+    if op.type in _MATMUL_OPS:
+        return not op.get_attr("transpose_b" if op.type == "MatMul" else "adj_y")
+    return op.type in _FORWARD_OPS
 
 
 def _called_functions(node_def):
@@ -186,22 +218,6 @@ def _calls_counted_ops(name, library, seen=None):
     return any(node.op in _CONV_OPS + _MATMUL_OPS
                or any(_calls_counted_ops(inner, library, seen) for inner in _called_functions(node))
                for node in library[name].node_def)
-
-
-def _forward_owner(op, captured):
-    """The network whose weights a forward op applies (None for other ops).
-
-    A forward convolution or dense product takes a weight variable as its
-    second operand, untransposed; the gradient ops of a dense layer take
-    the weights transposed or not at all.
-    """
-    if op.type not in _FORWARD_OPS or (op.type in _MATMUL_OPS and op.get_attr(
-            "transpose_b" if op.type == "MatMul" else "adj_y")):
-        return None
-    tensor = op.inputs[1]
-    while tensor.op.type in ("ReadVariableOp", "Cast", "Identity", "ExpandDims"):
-        tensor = tensor.op.inputs[0]
-    return captured.get(id(tensor))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -235,22 +251,20 @@ def train_step_flops(model, output_length, batch_size=1):
     x = tf.TensorSpec((batch_size, input_length, 1), tf.float32)
     y = tf.TensorSpec((batch_size, output_length, 1), tf.float32)
     graph = tf.function(model.train_step).get_concrete_function((x, y)).graph
-    counted = graph_flops(graph)
 
     networks = {"generator": model.generator, "discriminator": getattr(model, "discriminator", None)}
     handles = {id(v.value.handle): name for name, net in networks.items() if net is not None
                for v in net.weights}
     captured = {id(internal): handles.get(id(external)) for external, internal in graph.captures}
-    forward = {"generator": 0, "discriminator": 0}
-    for op, flops in counted.items():
-        owner = _forward_owner(op, captured)
-        if owner:
-            forward[owner] += flops
+    total, forward = 0, {"generator": 0, "discriminator": 0, None: 0}
+    for _, flops, owner in _counted_ops(graph, lambda tensor: captured.get(id(tensor))):
+        total += flops
+        forward[owner] += flops
     lengths = {"generator": input_length, "discriminator": output_length}
     one_pass = {name: forward_flops(net, (batch_size, lengths[name], 1))
                 for name, net in networks.items() if net is not None}
     return TrainStepFlops(
-        total=sum(counted.values()) // batch_size,
+        total=total // batch_size,
         generator_forward=one_pass["generator"] // batch_size,
         generator_passes=forward["generator"] / one_pass["generator"],
         discriminator_passes=forward["discriminator"] / one_pass["discriminator"] if "discriminator" in one_pass
