@@ -1,4 +1,4 @@
-"""Keras callbacks for training runs: stop on NaN, listen to a clip, respect a time budget.
+"""Keras callbacks for training runs: stop on NaN, listen to a clip, respect a time or step budget.
 
 They take plain arguments (folders, arrays, seconds), so any ``model.fit``
 can use them; :mod:`audiosr.training` wires them into a run.
@@ -72,6 +72,21 @@ class TimeBudget(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         if time.monotonic() - self._start >= self.seconds:
             self.exhausted = True
+            self.model.stop_training = True
+
+
+class StepBudget(keras.callbacks.Callback):
+    """Stop training after ``steps`` batches of this ``fit``: a budget that, unlike time, does not
+    depend on what else the machine runs."""
+
+    def __init__(self, steps):
+        super().__init__()
+        self.steps = int(steps)
+        self._done = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._done += 1
+        if self._done >= self.steps:
             self.model.stop_training = True
 
 

@@ -2,14 +2,18 @@
 
 Cuts training clips from ``--train_dir`` (one or more folders, comma
 separated; 10 % of the files go to validation), trains the CPU preset of
-each model in ``--models`` for ``--budget_minutes`` of wall-clock time per
-model and ratio (keeping the weights with the best validation loss), then
+each model in ``--models`` for ``--steps`` optimizer steps per model and
+ratio, or, without ``--steps``, for ``--budget_minutes`` of wall-clock time
+(keeping the weights with the best validation loss), then
 upsamples every file of ``--test_dir`` whole and prints the study's Figure 3
 table: SNR (dB, higher is better) and LSD (lower is better) of the spline
 baseline and of each model, for each ratio in ``--scales``.
 
     python bench/bench_quality.py --train_dir=speech/train --test_dir=speech/test \\
-        --scales=2,4 --models=unet,gan,wgan --budget_minutes=6
+        --scales=2,4 --models=unet,gan,wgan --steps=300
+
+A step budget gives the same training wherever and whenever it runs; a time
+budget gives more steps on a faster or quieter machine.
 
 Model names: unet, gan, wgan, optionally with -c for the content loss
 (``--content_network`` names the feature network). Prepared clips are cached
@@ -32,7 +36,10 @@ def parse_args(argv=None):
     parser.add_argument("--test_dir", required=True, help="folder(s) of test recordings, comma separated")
     parser.add_argument("--scales", default="2,4", help="upsampling ratios, comma separated")
     parser.add_argument("--models", default="unet,gan,wgan", help="models: unet, gan, wgan (+ -c), comma separated")
-    parser.add_argument("--budget_minutes", type=float, default=10.0, help="training time per model and ratio")
+    parser.add_argument("--steps", type=int, default=0,
+                        help="training steps per model and ratio (0: use --budget_minutes instead)")
+    parser.add_argument("--budget_minutes", type=float, default=10.0,
+                        help="training time per model and ratio, when --steps is not given")
     parser.add_argument("--preset", default="cpu", help="AudioUNet preset")
     parser.add_argument("--batch_size", type=int, default=16)
     parser.add_argument("--learning_rate", type=float, default=3e-4)
@@ -69,10 +76,10 @@ def prepare_training_clips(folders, out_dir, ratios, num_clips, clip_seconds, se
 
 
 def train_one(name, ratio, data_dir, clip_samples, run_dir, args):
-    """Train model ``name`` for the time budget; returns (best model, training summary)."""
+    """Train model ``name`` for the step or time budget; returns (best model, training summary)."""
     import keras
 
-    from audiosr.callbacks import TimeBudget
+    from audiosr.callbacks import StepBudget, TimeBudget
     from audiosr.data import make_dataset
     from audiosr.models.naming import parse_model_name
     from audiosr.training import build_compiled_model, fit_run
@@ -93,9 +100,12 @@ def train_one(name, ratio, data_dir, clip_samples, run_dir, args):
     train = make_dataset(data_dir, "train", ratio, args.batch_size, shuffle=True, seed=args.seed, repeat=True)
     val = make_dataset(data_dir, "val", ratio, args.batch_size, shuffle=False, deterministic=True,
                        drop_remainder=False)
-    budget = TimeBudget(args.budget_minutes * 60)
+    if args.steps:
+        budget, epochs = StepBudget(args.steps), -(-args.steps // args.steps_per_epoch)
+    else:
+        budget, epochs = TimeBudget(args.budget_minutes * 60), 100000
     started = time.monotonic()
-    history = fit_run(model, train, run_dir, epochs=100000, val_data=val, steps_per_epoch=args.steps_per_epoch,
+    history = fit_run(model, train, run_dir, epochs=epochs, val_data=val, steps_per_epoch=args.steps_per_epoch,
                       validation_steps=args.validation_steps, callbacks=[budget], verbose=args.verbose)
     seconds = time.monotonic() - started
     best = keras.saving.load_model(os.path.join(run_dir, "best.keras"))
@@ -114,6 +124,7 @@ def main(argv=None):
     from audiosr.scoring import score_references, summarize, write_scores_csv
 
     ratios = sorted({int(r) for r in args.scales.split(",")})
+    budget = f"{args.steps} steps of {args.batch_size} clips" if args.steps else f"{args.budget_minutes:g} min"
     names = [n.strip() for n in args.models.split(",") if n.strip()]
     labels = {n: model_label(*parse_model_name(n)) for n in names}
     train_dirs = [os.path.abspath(d) for d in args.train_dir.split(",")]
@@ -133,7 +144,7 @@ def main(argv=None):
         for ratio in ratios:
             models = {}
             for name in names:
-                print(f"\n== r={ratio} {labels[name]}: training for {args.budget_minutes:g} min", flush=True)
+                print(f"\n== r={ratio} {labels[name]}: training for {budget}", flush=True)
                 model, info = train_one(name, ratio, data_dir, clip_samples,
                                         os.path.join(runs_root, f"r{ratio}-{name}"), args)
                 models[labels[name]] = model
@@ -152,7 +163,7 @@ def main(argv=None):
         print(f"  r={ratio} {label:7s} {info['steps']:6d} steps  {info['seconds']:6.0f} s  "
               f"{info['steps'] * args.batch_size / info['seconds']:.1f} clips/s")
     title = (f"Whole-file SNR / LSD on {len(test_files)} files of {args.test_dir}; models trained "
-             f"{args.budget_minutes:g} min each on {args.train_dir} (preset {args.preset})")
+             f"{budget} each on {args.train_dir} (preset {args.preset})")
     print("\n" + figure3_markdown(summaries, title=title))
     if args.out_dir:
         write_figure3(summaries, args.out_dir, stem="quality", title=title)

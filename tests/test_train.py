@@ -13,7 +13,7 @@ import tensorflow as tf
 
 import audiosr.models as m
 from audiosr import lowres, synthetic, training
-from audiosr.callbacks import NonFiniteLossError, TimeBudget
+from audiosr.callbacks import NonFiniteLossError, StepBudget, TimeBudget
 from audiosr.models.generator import UNetPreset
 from audiosr.history import read_history
 
@@ -180,6 +180,10 @@ def test_time_budget_stops_training(clips):
     assert budget.exhausted and len(history.history["loss"]) == 1 and int(model.optimizer.iterations) == 1
 
 
+def test_step_budget_stops_training_mid_epoch(clips):
+    model = make_model("unet")
+    history = model.fit(dataset(clips).repeat(), epochs=5, steps_per_epoch=4, callbacks=[StepBudget(6)], verbose=0)
+    assert len(history.history["loss"]) == 2 and int(model.optimizer.iterations) == 6
 class FakeResolver:
     def __init__(self, cluster, task_type, task_id):
         self.task_type, self.task_id, self._cluster = task_type, task_id, cluster
