@@ -9,7 +9,9 @@ import os
 
 import tensorflow as tf
 
-from audiosr.records import INT16_FULL_SCALE, MANIFEST_NAME, Manifest, lowres_key, training_features
+from audiosr.records import (
+    INT16_FULL_SCALE, MANIFEST_NAME, DataSetError, Manifest, lowres_key, training_features,
+)
 
 
 def num_examples(data_dir, split):
@@ -25,9 +27,9 @@ def shard_paths(data_dir, split):
     for shard in entry.shards:
         path = os.path.join(data_dir, shard.file)
         if not os.path.isfile(path):
-            raise FileNotFoundError(f"{path} is listed in {MANIFEST_NAME} but missing")
+            raise DataSetError(f"{path} is listed in {MANIFEST_NAME} but missing")
         if os.path.getsize(path) != shard.bytes:
-            raise ValueError(
+            raise DataSetError(
                 f"{path} is {os.path.getsize(path)} bytes but {MANIFEST_NAME} says {shard.bytes}: "
                 "the data set was modified after preparation"
             )
