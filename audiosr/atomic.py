@@ -20,7 +20,7 @@ import tempfile
 
 PARTIAL_PREFIX = ".partial-"
 # tempfile's random part is 8 characters of [a-z0-9_].
-_PARTIAL_NAME = re.compile(r"^\.partial-(\d+)-[a-z0-9_]{8}-(.+)$")
+_PARTIAL_NAME = re.compile(re.escape(PARTIAL_PREFIX) + r"(\d+)-[a-z0-9_]{8}-(.+)$")
 _MAX_TARGET_CHARS = 200  # keeps temporary names under the file systems' 255-byte limit
 
 
@@ -110,7 +110,7 @@ def remove_stale_partials(folder, target=None):
         return []
     removed = []
     for entry in os.scandir(folder):
-        match = _PARTIAL_NAME.match(entry.name) if entry.name.startswith(PARTIAL_PREFIX) else None
+        match = _PARTIAL_NAME.match(entry.name)
         if match is None or (target is not None and not match.group(2).startswith(_target_tail(target))):
             continue
         if not _process_running(int(match.group(1))):

@@ -13,7 +13,9 @@ import os
 
 import tensorflow as tf
 
-from audiosr.records import INT16_FULL_SCALE, MANIFEST_NAME, Manifest, lowres_key, training_features
+from audiosr.records import (
+    INT16_FULL_SCALE, MANIFEST_NAME, DataSetError, Manifest, lowres_key, training_features,
+)
 
 DATA_ROOT = "data"
 # The corpus as the study prepares it keeps the plain name (data/vctk, data/fma), the name its
@@ -44,9 +46,9 @@ def shard_paths(data_dir, split):
     for shard in entry.shards:
         path = os.path.join(data_dir, shard.file)
         if not os.path.isfile(path):
-            raise FileNotFoundError(f"{path} is listed in {MANIFEST_NAME} but missing")
+            raise DataSetError(f"{path} is listed in {MANIFEST_NAME} but missing")
         if os.path.getsize(path) != shard.bytes:
-            raise ValueError(
+            raise DataSetError(
                 f"{path} is {os.path.getsize(path)} bytes but {MANIFEST_NAME} says {shard.bytes}: "
                 "the data set was modified after preparation"
             )

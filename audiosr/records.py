@@ -121,6 +121,8 @@ class Shard:
 
 @dataclasses.dataclass
 class Split:
+    """Clips asked for and written in one split (train, val or test), and the shards holding them."""
+
     requested: int
     clips: int = 0
     shards: list = dataclasses.field(default_factory=list)  # of Shard

@@ -60,7 +60,8 @@ def unwritable(tmp_path):
 def test_a_silent_reference_is_skipped_with_its_reason_and_the_mean_stays_finite(capsys, tmp_path, model_path):
     soundfile.write(tmp_path / "speech.wav", tone(1.0, 16000), 16000)
     soundfile.write(tmp_path / "silence.wav", np.zeros(16000, np.float32), 16000)
-    status, out, err = run(capsys, "evaluate", "-m", model_path, tmp_path / "silence.wav", tmp_path / "speech.wav", "-q")
+    status, out, err = run(capsys, "evaluate", "-m", model_path, tmp_path / "silence.wav", tmp_path / "speech.wav",
+                           "-q")
     assert status == 1
     (line,) = error_lines(err)[:1]
     assert "silence.wav" in line and "silent" in line and "SNR" in line
