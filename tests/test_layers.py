@@ -2,7 +2,7 @@ import keras
 import numpy as np
 import pytest
 
-from audiosr.layers import PhaseShuffle, SubPixel1D
+from audiosr.layers import PhaseShuffle, ReplicaDropout, SubPixel1D
 
 
 def subpixel_reference(t, r):
@@ -92,3 +92,15 @@ def test_phase_shuffle_serializes():
     layer = PhaseShuffle(4, seed=9)
     clone = PhaseShuffle.from_config(layer.get_config())
     assert (clone.radius, clone.seed) == (4, 9)
+
+
+def test_replica_dropout_draws_what_keras_dropout_draws_on_one_device():
+    # Folding in the replica id (tests/test_distributed.py) changes nothing without a strategy.
+    x = np.ones((2, 64, 3), dtype="float32")
+    ours, theirs = ReplicaDropout(0.5, seed=7), keras.layers.Dropout(0.5, seed=7)
+    for _ in range(3):
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(ours(x, training=True)),
+                                      keras.ops.convert_to_numpy(theirs(x, training=True)))
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(ours(x, training=False)), x)
+    clone = ReplicaDropout.from_config(ours.get_config())
+    assert (clone.rate, clone.seed) == (0.5, 7)

@@ -24,6 +24,8 @@ from audiosr.models.naming import model_label, parse_model_name
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SIX_MODELS = ("unet", "unet-c", "gan", "gan-c", "wgan", "wgan-c")
+# One run also goes through the speed flags: bfloat16 compute, XLA, two steps per call.
+SPEED_FLAGS = {"gan-c": ["--precision=mixed_bfloat16", "--jit_compile", "--steps_per_execution=2"]}
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
@@ -65,8 +67,12 @@ def trained(study):
     histories = {}
     for name in SIX_MODELS:
         kind, content = parse_model_name(name)
-        args = [*common, "--ratio=2", f"--model={kind}", "--content" if content else "--nocontent", "--epochs=1"]
-        run_dir, history = train_app.run(app_flags(train_app, args))
+        args = [*common, "--ratio=2", f"--model={kind}", "--content" if content else "--nocontent", "--epochs=1",
+                *SPEED_FLAGS.get(name, [])]
+        try:
+            run_dir, history = train_app.run(app_flags(train_app, args))
+        finally:
+            training.set_precision("float32")  # the app sets the process-wide policy
         histories[name] = (pathlib.Path(run_dir), history)
     return histories
 
@@ -78,6 +84,8 @@ def test_each_model_trains_one_epoch_into_its_own_run_folder(trained):
         assert f"--model={name.split('-')[0]}" in (run_dir / "flags.txt").read_text()
         assert len(history["val_loss"]) == 1 and math.isfinite(history["val_loss"][0])
         assert ("content" in history) == name.endswith("-c")
+        for flag in SPEED_FLAGS.get(name, []):
+            assert flag in (run_dir / "flags.txt").read_text()
 
 
 @pytest.fixture(scope="module")
