@@ -7,7 +7,7 @@ What the test supplies:
   layouts built from ../shared/data (the only change made to a command line);
 - make_files: the files and folders README commands name in the working
   folder (talk.mp3, recordings/, references/, best.keras), made before the first command;
-- toy sizes: PREP_ARGS / EVAL_ARGS / DEMO_ARGS in the environment, and the
+- toy sizes: PREP_ARGS / EVAL_ARGS / DEMO_ARGS / FEATURES_ARGS in the environment, and the
   working copy's experiments/configs/base.flags (the settings every study run
   includes) shrunk to the tiny preset and two steps -- so that commands which
   set TRAIN_ARGS themselves are still quick;
@@ -42,6 +42,7 @@ PREP_ARGS = "--num_clips=64 --clip_seconds=0.256 --num_workers=0"
 ENVIRONMENT = {
     "PREP_ARGS": PREP_ARGS,
     "EVAL_ARGS": "--preset=tiny --max_files=2",
+    "FEATURES_ARGS": "--epochs=1 --steps_per_epoch=2 --batch_size=4 --verbose=2",
     # the same preparation as PREP_ARGS, so make demo and make data-demo share data/synthetic as they do at full size
     "DEMO_ARGS": "--num_clips=64 --clip_seconds=0.256 --minutes=1 --epochs=1 --steps_per_epoch=2 --batch_size=4",
 }
