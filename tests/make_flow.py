@@ -17,7 +17,7 @@ import shutil
 import subprocess
 import sys
 
-from audiosr.reporting import model_label, parse_model_name
+from audiosr.models.naming import model_label, parse_model_name
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 # Outputs and local state at the top of a checkout; never copied.
