@@ -246,8 +246,9 @@ class _AdversarialSR(UNetSR):
             d_optimizer = optimizer.__class__.from_config(optimizer.get_config())
         d_optimizer = keras.optimizers.get(d_optimizer)
         # Keras wraps only ``optimizer`` for mixed_float16 (in super().compile); wrap the other one too.
-        if self.dtype_policy.name == "mixed_float16" and not isinstance(d_optimizer, keras.optimizers.LossScaleOptimizer):
-            d_optimizer = keras.optimizers.LossScaleOptimizer(d_optimizer, name="d_loss_scale_optimizer")
+        scaling = keras.optimizers.LossScaleOptimizer
+        if self.dtype_policy.name == "mixed_float16" and not isinstance(d_optimizer, scaling):
+            d_optimizer = scaling(d_optimizer, name="d_loss_scale_optimizer")
         self.d_optimizer = d_optimizer
         super().compile(optimizer=optimizer, **kwargs)
 
