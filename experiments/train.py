@@ -64,10 +64,11 @@ def define_flags(fv=flags.FLAGS):
     flags.DEFINE_enum("precision", "float32", list(PRECISIONS), "Dtype policy: float32, or float32 weights with "
                       "bfloat16 / float16 computation (mixed_float16 scales the losses of both optimizers).",
                       flag_values=fv)
-    flags.DEFINE_bool("jit_compile", False, "Compile each training step with XLA (also under a strategy).",
-                      flag_values=fv)
+    flags.DEFINE_bool("jit_compile", False, "Compile each training step with XLA (one device only: Keras' fit "
+                      "fails with it under a multi-replica strategy).", flag_values=fv)
     flags.DEFINE_integer("steps_per_execution", 1, "Training steps per call from Python (fewer per-step overheads; "
-                         "callbacks see every N-th batch).", lower_bound=1, flag_values=fv)
+                         "callbacks see every N-th batch; one device only, as --jit_compile).", lower_bound=1,
+                         flag_values=fv)
     flags.DEFINE_float("lambda_adv", 0.01, "Weight of the adversarial term (GAN, WGAN).", flag_values=fv)
     flags.DEFINE_integer("discriminator_filters", 32, "Filters of the discriminator's first layer.", flag_values=fv)
     flags.DEFINE_integer("n_critic", 5, "WGAN: critic updates per generator update.", lower_bound=1, flag_values=fv)
@@ -139,10 +140,13 @@ def run(fv):
     import keras
 
     from audiosr.data import dataset_dir, make_dataset
+    from audiosr.models import check_compile_options
     from audiosr.records import Manifest
     from audiosr.training import build_compiled_model, fit_run, is_chief, make_strategy, run_name, set_precision
 
     strategy = make_strategy(fv.strategy)  # first: multi-worker collectives must be set up before other TF work
+    check_compile_options(strategy, fv.jit_compile, fv.steps_per_execution)  # before anything is written
+    check_compile_options(strategy, fv.jit_compile, fv.steps_per_execution)  # before anything is written
     keras.utils.set_random_seed(fv.seed)
     set_precision(fv.precision)  # before any model or content network is built
     ratio = int(fv.ratio)
@@ -186,6 +190,7 @@ def main(argv):
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     from audiosr.callbacks import NonFiniteLossError
     from audiosr.features import ContentNetworkError
+    from audiosr.models import DistributedCompileError
     from audiosr.records import DataSetError
 
     try:
@@ -193,7 +198,7 @@ def main(argv):
     except NonFiniteLossError as error:
         logging.error("%s", error)
         sys.exit(EXIT_NON_FINITE)
-    except (ContentNetworkError, DataSetError, RunSettingsError, FileNotFoundError) as error:
+    except (ContentNetworkError, DataSetError, RunSettingsError, DistributedCompileError, FileNotFoundError) as error:
         logging.error("%s", error)
         sys.exit(EXIT_USAGE)
 

@@ -81,11 +81,24 @@ class Kill(keras.callbacks.Callback):
             raise KeyboardInterrupt("killed")
 
 
-def study_model(kind, strategy):
+def study_model(kind, strategy, **compile_kwargs):
     """The tiny preset with its dropout, phase shuffle and Adam, as experiments/train.py builds it."""
     keras.utils.set_random_seed(0)
     return training.build_compiled_model(kind, 2, "tiny", LENGTH, 1e-3, strategy=strategy, seed=0,
-                                         discriminator_filters=4, **({"n_critic": 2} if kind == "wgan" else {}))
+                                         discriminator_filters=4, **({"n_critic": 2} if kind == "wgan" else {}),
+                                         **compile_kwargs)
+
+
+def refused_compile_options(strategy):
+    """XLA / several steps per call, which Keras' fit cannot run on several replicas, stop at compile."""
+    messages = []
+    for options in ({"jit_compile": True}, {"steps_per_execution": 2}):
+        try:
+            study_model("wgan", strategy, **options)
+            messages.append(None)
+        except m.DistributedCompileError as error:
+            messages.append(str(error))
+    return messages
 
 
 def adam_runs_and_resume(strategy, folder):
@@ -150,6 +163,7 @@ def main(folder):
     result = {"replicas": strategy.num_replicas_in_sync,
               "one_step": one_step_versus_one_device(strategy),
               "draws": per_replica_draws(strategy),
+              "refused": refused_compile_options(strategy),
               "resume": adam_runs_and_resume(strategy, folder)}
     print("RESULT " + json.dumps(result))
 

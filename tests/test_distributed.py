@@ -49,6 +49,12 @@ def test_each_replica_draws_its_own_masks_and_shifts(mirrored):
     assert all(-2 <= shift <= 2 for shifts in draws["shifts"] for shift in shifts)
 
 
+def test_xla_and_multi_step_calls_are_refused_on_several_replicas(mirrored):
+    jit, steps = mirrored[1]["refused"]
+    assert jit.startswith("jit_compile=True / steps_per_execution=1 cannot train on 2 replicas")
+    assert steps.startswith("jit_compile=False / steps_per_execution=2 cannot train on 2 replicas")
+
+
 @pytest.mark.parametrize("kind", ["gan", "wgan"])
 def test_mirrored_adam_runs_resume_both_optimizers(mirrored, kind):
     folder, result = mirrored

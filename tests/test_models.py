@@ -266,3 +266,13 @@ def test_xla_compiles_a_step_with_the_vggish_content_network(mock_vggish):
     model.compile(optimizer=keras.optimizers.Adam(1e-3), jit_compile=True)
     logs = model.train_on_batch(x, high[..., None], return_dict=True)
     assert model.jit_compile is True and logs["content"] > 0 and np.isfinite(logs["loss"])
+
+
+def test_xla_and_multi_step_calls_need_one_replica():
+    two = type("TwoReplicas", (), {"num_replicas_in_sync": 2})()
+    with pytest.raises(m.DistributedCompileError, match="keras-team/keras#19246"):
+        m.check_compile_options(two, jit_compile=True)
+    with pytest.raises(m.DistributedCompileError, match="steps_per_execution=4 cannot train on 2 replicas"):
+        m.check_compile_options(two, steps_per_execution=4)
+    m.check_compile_options(two)  # neither: fine
+    m.check_compile_options(tf.distribute.get_strategy(), jit_compile=True, steps_per_execution=4)

@@ -7,7 +7,7 @@ discriminator, and the three trainable super-resolution models.
 
 from audiosr.models.discriminator import build_discriminator
 from audiosr.models.generator import PRESETS, UNetPreset, build_audiounet, get_preset, length_multiple
-from audiosr.models.sr_models import GANSR, UNetSR, WGANSR
+from audiosr.models.sr_models import GANSR, DistributedCompileError, UNetSR, WGANSR, check_compile_options
 
 MODEL_CLASSES = {"unet": UNetSR, "gan": GANSR, "wgan": WGANSR}
 
@@ -35,6 +35,7 @@ def build_model(kind, ratio, preset="cpu", input_length=8192, content_network=No
 
 
 __all__ = [
-    "GANSR", "MODEL_CLASSES", "PRESETS", "UNetPreset", "UNetSR", "WGANSR",
-    "build_audiounet", "build_discriminator", "build_model", "get_preset", "length_multiple",
+    "DistributedCompileError", "GANSR", "MODEL_CLASSES", "PRESETS", "UNetPreset", "UNetSR", "WGANSR",
+    "build_audiounet", "build_discriminator", "build_model", "check_compile_options", "get_preset",
+    "length_multiple",
 ]

@@ -39,6 +39,25 @@ from audiosr.metrics import lsd_per_example, snr_per_example
 from audiosr.models.generator import length_multiple
 
 
+class DistributedCompileError(ValueError):
+    """Compile options that Keras' ``fit`` cannot run under a multi-replica strategy."""
+
+
+def check_compile_options(strategy, jit_compile=False, steps_per_execution=1):
+    """Raise :class:`DistributedCompileError` for XLA or several steps per call under more than one replica.
+
+    With Keras 3.15 / TensorFlow 2.21 ``fit`` under MirroredStrategy then
+    fails at its first step ("You must feed a value for placeholder tensor",
+    keras-team/keras#19246), whatever the model; on one device both work.
+    """
+    if strategy.num_replicas_in_sync > 1 and (jit_compile is True or int(steps_per_execution) > 1):
+        raise DistributedCompileError(
+            f"jit_compile={jit_compile!r} / steps_per_execution={steps_per_execution} cannot train on "
+            f"{strategy.num_replicas_in_sync} replicas: Keras' fit fails under a multi-replica tf.distribute "
+            "strategy with either (keras-team/keras#19246). Use them on one device, or neither with the strategy."
+        )
+
+
 def _per_replica(loss):
     """Scale a per-replica mean so that the optimizer's all-reduce sums to the global mean."""
     replicas = tf.distribute.get_strategy().num_replicas_in_sync
@@ -118,13 +137,17 @@ class UNetSR(keras.Model):
     # ------------------------------------------------------------------ compiling
 
     def compile(self, optimizer="adam", **kwargs):
-        """``keras.Model.compile``; then the optimizer is built over the generator's weights.
+        """``keras.Model.compile``; then each optimizer is built over its own network's weights.
 
-        Keras would build it lazily over every trainable weight, inside the
-        first replica step under a strategy (which fails there). Pass
-        ``jit_compile`` as True or False: Keras' default "auto" turns XLA off
-        under any tf.distribute strategy.
+        Keras would build ``optimizer`` over every trainable weight (the
+        discriminator's too) and a second optimizer lazily inside the first
+        replica step, which fails under a strategy. Pass ``jit_compile`` as
+        True or False: Keras' default "auto" turns XLA off under any
+        tf.distribute strategy; under a multi-replica strategy neither XLA nor
+        ``steps_per_execution`` > 1 works (see :func:`check_compile_options`).
         """
+        check_compile_options(self.distribute_strategy, kwargs.get("jit_compile", False),
+                              kwargs.get("steps_per_execution", 1))
         super().compile(optimizer=optimizer, **kwargs)
         with self.distribute_strategy.scope():
             for name, network in self.OPTIMIZERS.items():
@@ -223,8 +246,9 @@ class _AdversarialSR(UNetSR):
             d_optimizer = optimizer.__class__.from_config(optimizer.get_config())
         d_optimizer = keras.optimizers.get(d_optimizer)
         # Keras wraps only ``optimizer`` for mixed_float16 (in super().compile); wrap the other one too.
-        if self.dtype_policy.name == "mixed_float16" and not isinstance(d_optimizer, keras.optimizers.LossScaleOptimizer):
-            d_optimizer = keras.optimizers.LossScaleOptimizer(d_optimizer, name="d_loss_scale_optimizer")
+        scaling = keras.optimizers.LossScaleOptimizer
+        if self.dtype_policy.name == "mixed_float16" and not isinstance(d_optimizer, scaling):
+            d_optimizer = scaling(d_optimizer, name="d_loss_scale_optimizer")
         self.d_optimizer = d_optimizer
         super().compile(optimizer=optimizer, **kwargs)
 
