@@ -6,7 +6,10 @@ discriminator, and the three trainable super-resolution models.
 """
 
 from audiosr.models.discriminator import build_discriminator
-from audiosr.models.generator import PRESETS, UNetPreset, build_audiounet, get_preset
+from audiosr.models.generator import (
+    PRESETS, FastPreset, UNetPreset, build_audiounet, build_fast_generator, build_generator, generator_length_multiple,
+    get_preset,
+)
 from audiosr.models.sr_models import GANSR, UNetSR, WGANSR
 
 MODEL_CLASSES = {"unet": UNetSR, "gan": GANSR, "wgan": WGANSR}
@@ -21,8 +24,8 @@ def build_model(kind, ratio, preset="cpu", input_length=8192, content_network=No
     """
     if kind not in MODEL_CLASSES:
         raise ValueError(f"unknown model {kind!r}; choose from {sorted(MODEL_CLASSES)}")
-    generator = build_audiounet(preset)
-    multiple = get_preset(preset).length_multiple
+    generator = build_generator(preset, ratio)
+    multiple = generator_length_multiple(generator)
     if input_length % multiple:
         raise ValueError(f"input_length {input_length} must be a multiple of {multiple} for preset {preset!r}")
     common = dict(ratio=ratio, content_network=content_network, content_weight=content_weight)
@@ -35,6 +38,7 @@ def build_model(kind, ratio, preset="cpu", input_length=8192, content_network=No
 
 
 __all__ = [
-    "GANSR", "MODEL_CLASSES", "PRESETS", "UNetPreset", "UNetSR", "WGANSR",
-    "build_audiounet", "build_discriminator", "build_model", "get_preset",
+    "GANSR", "MODEL_CLASSES", "PRESETS", "FastPreset", "UNetPreset", "UNetSR", "WGANSR",
+    "build_audiounet", "build_discriminator", "build_fast_generator", "build_generator", "build_model",
+    "generator_length_multiple", "get_preset",
 ]

@@ -35,16 +35,18 @@ class UNetSR(keras.Model):
     """The generator alone, trained on L2 (plus an optional content loss)."""
 
     def __init__(self, generator, ratio=2, sample_rate=SAMPLE_RATE, content_network=None,
-                 content_weight=1.0, **kwargs):
+                 content_weight=1.0, stft_weight=0.0, **kwargs):
         super().__init__(**kwargs)
         self.generator = generator
         self.ratio = int(ratio)
         self.sample_rate = int(sample_rate)
         self.content_weight = float(content_weight)
+        self.stft_weight = float(stft_weight)
         self.content_network = content_network
         if content_network is not None:
             content_network.trainable = False
         names = ["loss", "l2"] + (["content"] if content_network is not None else [])
+        names += ["stft"] if self.stft_weight > 0 else []
         self._train_trackers = {n: keras.metrics.Mean(name=n) for n in names + self._extra_train_terms()}
         self._val_trackers = {n: keras.metrics.Mean(name=n) for n in names + ["snr", "lsd"]}
         self.built = True  # the sub-networks are built functional models
@@ -57,8 +59,9 @@ class UNetSR(keras.Model):
     @property
     def length_multiple(self):
         """Input lengths must be multiples of this (the generator's total stride)."""
-        strided = [l for l in self.generator.layers if getattr(l, "strides", (1,))[0] > 1]
-        return 2 ** len(strided)
+        from audiosr.models.generator import generator_length_multiple
+
+        return generator_length_multiple(self.generator)
 
     def _extra_train_terms(self):
         return []
@@ -71,7 +74,7 @@ class UNetSR(keras.Model):
         return self.generator(inputs, training=training)
 
     def _reconstruction_terms(self, y_true, y_pred):
-        """L2 and, for "-C" models, the weighted content loss."""
+        """L2 and, for "-C" models, the weighted content loss; optionally the weighted STFT loss."""
         terms = {"l2": losses.l2_loss(y_true, y_pred)}
         total = terms["l2"]
         if self.content_network is not None:
@@ -79,6 +82,9 @@ class UNetSR(keras.Model):
                 self.content_network(y_true, training=False), self.content_network(y_pred, training=False)
             )
             total = total + self.content_weight * terms["content"]
+        if self.stft_weight > 0:
+            terms["stft"] = losses.multi_resolution_stft_loss(y_true, y_pred)
+            total = total + self.stft_weight * terms["stft"]
         return total, terms
 
     @staticmethod
@@ -111,6 +117,7 @@ class UNetSR(keras.Model):
             "ratio": self.ratio,
             "sample_rate": self.sample_rate,
             "content_weight": self.content_weight,
+            "stft_weight": self.stft_weight,
         }
 
     @classmethod
