@@ -30,6 +30,8 @@ HELD_OUT = {
         "music/*Sugar_Plum_Fairy*", "music/guit_e_slide.*", "music/loop_breakbeat.*",
     ),
 }
+CORPORA = {"speech": "VCTK, LibriSpeech, LibriTTS, HiFi-TTS",
+           "music": "Kevin MacLeod, Karissa Hobbs, Sonic Pi CC0 guitar and drum loops"}
 # Validation (best-epoch choice): one file per corpus, also never trained on.
 VALIDATION = {
     "speech": ("speech/librispeech/2391-*", "speech/vctk/nuwave2_8k__sample_2.*"),
@@ -118,8 +120,7 @@ def export(trained_path, name, domain, ratio, preset="fast", out_dir=PACKAGE_DIR
         "name": name, "domain": domain, "ratio": ratio, "preset": preset,
         "input_rate": trained.sample_rate / ratio, "output_rate": trained.sample_rate,
         "parameters": generator.count_params(),
-        "training_data": f"{domain} recordings of ../shared/data (VCTK, LibriSpeech, LibriTTS, HiFi-TTS)"
-                         if domain == "speech" else f"{domain} recordings of ../shared/data",
+        "training_data": f"{domain} recordings of ../shared/data ({CORPORA[domain]})",
         "held_out": list(HELD_OUT[domain]),
     }
     if data_root is not None:
