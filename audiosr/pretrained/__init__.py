@@ -8,7 +8,6 @@ held-out set below left out for scoring, and :func:`export` turns a trained
 run into a small inference model.
 """
 
-import dataclasses
 import fnmatch
 import json
 import os
