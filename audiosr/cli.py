@@ -205,7 +205,6 @@ def run_upsample(args):
     from audiosr.audio_io import AudioFileError
     from audiosr.inference import DEFAULT_OVERLAP_SAMPLES, upsample_file
     from audiosr.lowres import SAMPLE_RATE
-
     from audiosr.pretrained import default_model
 
     loaded = {}
