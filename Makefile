@@ -72,7 +72,7 @@ bench: install
 	$(PY) bench/bench_data.py
 	$(PY) bench/bench_infer.py --presets cpu --precisions float32 bfloat16
 
-## The shipped models (audiosr/pretrained/speech-r2, speech-r4, music-r4) from ../shared/data, held-out
+## The shipped models (audiosr/pretrained/speech-r2, speech-r4) from ../shared/data, held-out
 ## recordings left out (audiosr.pretrained.HELD_OUT): data prep, training (resumable: runs/speech-r<R>/),
 ## export with held-out scores. PRETRAINED_DATA: the recordings' folder.
 PRETRAINED_DATA ?= ../shared/data
@@ -80,8 +80,6 @@ PRETRAINED_EPOCHS_R2 ?= 40
 PRETRAINED_EPOCHS_R4 ?= 25
 PRETRAINED_TRAIN := --model=unet --preset=fast --dataset=pretrained-speech --stft_weight=1e-5 --batch_size=16 \
 	--steps_per_epoch=200 --learning_rate=1e-3 --verbose=2
-PRETRAINED_MUSIC_TRAIN := $(subst pretrained-speech,pretrained-music,$(PRETRAINED_TRAIN))
-PRETRAINED_EPOCHS_MUSIC_R4 ?= 20
 .PHONY: pretrained
 pretrained: install
 	$(PY) data_prep/prep_pretrained.py --domain=speech --data_root=$(PRETRAINED_DATA) --clip_seconds=0.512
@@ -91,8 +89,3 @@ pretrained: install
 	$(PY) experiments/train.py $(PRETRAINED_TRAIN) --ratio=4 --epochs=$(PRETRAINED_EPOCHS_R4) --run_name=speech-r4
 	$(PY) experiments/export_pretrained.py --run=runs/speech-r4/best.keras --name=speech-r4 --ratio=4 \
 		--domain=speech --data_root=$(PRETRAINED_DATA)
-	$(PY) data_prep/prep_pretrained.py --domain=music --data_root=$(PRETRAINED_DATA) --clip_seconds=0.512
-	$(PY) experiments/train.py $(PRETRAINED_MUSIC_TRAIN) --ratio=4 --epochs=$(PRETRAINED_EPOCHS_MUSIC_R4) \
-		--run_name=music-r4
-	$(PY) experiments/export_pretrained.py --run=runs/music-r4/best.keras --name=music-r4 --ratio=4 \
-		--domain=music --data_root=$(PRETRAINED_DATA)
