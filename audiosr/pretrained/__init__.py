@@ -122,6 +122,12 @@ def export(trained_path, name, domain, ratio, preset="fast", out_dir=PACKAGE_DIR
         "training_data": f"{domain} recordings of ../shared/data ({CORPORA[domain]})",
         "held_out": list(HELD_OUT[domain]),
     }
+    run_dir = os.path.dirname(os.path.abspath(trained_path))
+    if os.path.isfile(os.path.join(run_dir, "flags.txt")):  # a run of experiments/train.py: how it was trained
+        with open(os.path.join(run_dir, "flags.txt"), encoding="utf-8") as handle:
+            meta["training_flags"] = handle.read().split()
+        with open(os.path.join(run_dir, "history.csv"), encoding="utf-8") as handle:
+            meta["epochs_run"] = sum(1 for _ in handle) - 1  # the run may stop before --epochs
     if data_root is not None:
         paths = [s.path for s in training_sources(data_root, domain) if s.split == "test"]
         summary = summarize(evaluate_references(paths, ratio, {"model": model}, progress=progress))
