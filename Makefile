@@ -76,3 +76,21 @@ bench: install
 	$(PY) bench/bench_models.py
 	$(PY) bench/bench_data.py
 	$(PY) bench/bench_infer.py --presets cpu fast --seconds 10 60 --repeats 2
+
+## The shipped models (audiosr/pretrained/speech-r2, speech-r4) from ../shared/data, held-out
+## recordings left out (audiosr.pretrained.HELD_OUT): data prep, training (resumable: runs/speech-r<R>/),
+## export with held-out scores. PRETRAINED_DATA: the recordings' folder.
+PRETRAINED_DATA ?= ../shared/data
+PRETRAINED_EPOCHS_R2 ?= 40
+PRETRAINED_EPOCHS_R4 ?= 25
+PRETRAINED_TRAIN := --model=unet --preset=fast --dataset=pretrained-speech --stft_weight=1e-5 --batch_size=16 \
+	--steps_per_epoch=200 --learning_rate=1e-3 --verbose=2
+.PHONY: pretrained
+pretrained: install
+	$(PY) data_prep/prep_pretrained.py --domain=speech --data_root=$(PRETRAINED_DATA) --clip_seconds=0.512
+	$(PY) experiments/train.py $(PRETRAINED_TRAIN) --ratio=2 --epochs=$(PRETRAINED_EPOCHS_R2) --run_name=speech-r2
+	$(PY) experiments/export_pretrained.py --run=runs/speech-r2/best.keras --name=speech-r2 --ratio=2 \
+		--domain=speech --data_root=$(PRETRAINED_DATA)
+	$(PY) experiments/train.py $(PRETRAINED_TRAIN) --ratio=4 --epochs=$(PRETRAINED_EPOCHS_R4) --run_name=speech-r4
+	$(PY) experiments/export_pretrained.py --run=runs/speech-r4/best.keras --name=speech-r4 --ratio=4 \
+		--domain=speech --data_root=$(PRETRAINED_DATA)

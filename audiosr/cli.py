@@ -31,10 +31,15 @@ Audio super-resolution with deep networks: Kuleshov et al.'s AudioUNet and its
 GAN and WGAN variants, trained with Keras.
 
 A model file (.keras) carries its upsampling ratio and its sample rates, so
-the commands need only the model and your recordings."""
+the commands need only the model and your recordings. Pretrained speech
+models ship with the package ('audiosr models' lists them): without -m,
+'upsample' picks the one that matches each recording's rate."""
 
 EPILOG = """\
 examples:
+  audiosr upsample talk.wav -o out/
+  audiosr upsample talk.wav -o out/ --model speech-r4
+  audiosr models
   audiosr info model.keras
   audiosr upsample talk.mp3 recordings/ -o upsampled/ -m model.keras
   audiosr upsample song.flac -o out/ -m model.keras --format flac --bit-depth 24
@@ -54,7 +59,12 @@ each channel is processed on its own.
 Outputs go to DIR under the input's name (a folder's structure is kept) and
 are written atomically. An existing output is replaced only with --overwrite;
 an input is never replaced. A file that cannot be read is reported in one line
-and skipped; the others are still processed."""
+and skipped; the others are still processed.
+
+Without --model, each file gets the shipped speech model whose input rate is
+the lowest at or above the file's rate (8 kHz: speech-r2, 4 kHz: speech-r4,
+6 kHz: speech-r2); files above every model's input rate get the one with the
+highest (speech-r2). 'audiosr models' lists the shipped models."""
 
 EVALUATE_DESCRIPTION = """\
 Score models against interpolation on high-resolution reference recordings.
@@ -142,14 +152,24 @@ def _cannot_write(error):
     return f"cannot write {error.filename}: {error.strerror}"
 
 
-def _load_model(path):
-    """The model in ``path``, or UsageError saying why it cannot be used."""
+def _load_model(name_or_path):
+    """The shipped model of that name or the model file at that path, or UsageError saying why it cannot be used."""
     from audiosr.inference import load_model
+    from audiosr.pretrained import model_path
 
     try:
-        return load_model(path)
+        return load_model(model_path(name_or_path))
     except ValueError as error:
         raise UsageError(error) from error
+
+
+def _file_rate(path):
+    import soundfile
+
+    try:
+        return soundfile.info(os.fspath(path)).samplerate
+    except Exception:  # unreadable here: upsample_file reports why
+        return None
 
 
 def _load_models(paths):
@@ -196,11 +216,27 @@ def run_upsample(args):
 
     from audiosr.audio_io import AudioFileError
     from audiosr.inference import DEFAULT_OVERLAP_SAMPLES, upsample_file
+    from audiosr.lowres import SAMPLE_RATE
+    from audiosr.pretrained import default_model
 
-    model = _load_model(args.model)
-    chunk = int(round(args.chunk_seconds * model.sample_rate))
+    loaded = {}
+
+    def model_for(path):
+        """--model, or the shipped speech model for the file's rate (each loaded once)."""
+        try:
+            name = args.model or default_model(_file_rate(path) or 0)
+        except ValueError as error:
+            raise UsageError(error) from error
+        if name not in loaded:
+            loaded[name] = _load_model(name)
+        return name, loaded[name]
+
+    if args.model:  # a bad --model stops before any work
+        model_for(None)
+    output_rate = next(iter(loaded.values())).sample_rate if loaded else SAMPLE_RATE
+    chunk = int(round(args.chunk_seconds * output_rate))
     if chunk <= 2 * DEFAULT_OVERLAP_SAMPLES:
-        raise UsageError(f"--chunk-seconds must exceed {2 * DEFAULT_OVERLAP_SAMPLES / model.sample_rate:g}, "
+        raise UsageError(f"--chunk-seconds must exceed {2 * DEFAULT_OVERLAP_SAMPLES / output_rate:g}, "
                          "twice the overlap of the chunks")
     jobs, failed = _input_files(args.inputs)
     claimed = {}
@@ -217,6 +253,7 @@ def run_upsample(args):
                 continue
             claimed[key] = path
             bar.set_postfix_str(path.name)
+            model_name, model = model_for(path)
             try:
                 info = upsample_file(
                     model, path, output, subtype=subtype, format=FORMATS[args.format], overwrite=args.overwrite,
@@ -232,12 +269,15 @@ def run_upsample(args):
                 failed += 1
                 continue
             written += 1
+            if not args.model:
+                _say("note", f"{path}: upsampled with the shipped model {model_name} "
+                             f"(x{model.ratio}, {info['input_rate']} Hz input)")
             if info["resampled"]:
                 _say("note", f"{path}: resampled from {info['input_rate']} Hz to the model's input rate "
                              f"{info['model_input_rate']:g} Hz")
             if info["clipped"]:
                 _say("note", f"{output}: {info['clipped']} samples clipped to [-1, 1]; --bit-depth float keeps them")
-    _say("done", f"wrote {written} file(s) at {model.sample_rate} Hz to {args.output_dir}"
+    _say("done", f"wrote {written} file(s) at {output_rate} Hz to {args.output_dir}"
                  + (f"; {failed} failed" if failed else ""))
     return EXIT_FAILED if failed else EXIT_OK
 
@@ -345,6 +385,26 @@ def run_info(args):
     return EXIT_OK
 
 
+# ------------------------------------------------------------------- models
+
+
+def run_models(args):
+    del args
+    from audiosr.pretrained import catalog
+
+    for name, meta in catalog().items():
+        print(f"{name}: x{meta['ratio']}, {meta['input_rate']:g} Hz -> {meta['output_rate']} Hz, "
+              f"{meta['domain']}, {meta['parameters']:,} parameters ({meta['preset']} preset)")
+        print(f"  trained on {meta['training_data']}")
+        print(f"  held out   {', '.join(meta['held_out'])}")
+        scores = meta.get("scores")
+        if scores:
+            print(f"  held-out whole files ({scores['model']['files']}): "
+                  f"SNR {scores['model']['snr']:.2f} dB (spline {scores['spline']['snr']:.2f}), "
+                  f"LSD {scores['model']['lsd']:.3f} (spline {scores['spline']['lsd']:.3f})")
+    return EXIT_OK
+
+
 # ------------------------------------------------------------------- parser
 
 
@@ -378,7 +438,9 @@ def build_parser():
     up.add_argument("inputs", nargs="+", metavar="INPUT",
                     help="audio files (wav, flac, ogg, mp3, ...) or folders, searched recursively")
     up.add_argument("-o", "--output-dir", required=True, metavar="DIR", help="folder for the upsampled files")
-    up.add_argument("-m", "--model", required=True, metavar="MODEL", help="trained model file (.keras)")
+    up.add_argument("-m", "--model", metavar="MODEL",
+                    help="a shipped model's name (see 'audiosr models') or a model file (.keras); default: the "
+                         "shipped speech model for each file's rate")
     up.add_argument("--format", choices=sorted(FORMATS), default="wav", help="output format (default: %(default)s)")
     up.add_argument("--bit-depth", choices=list(BIT_DEPTHS), default=None,
                     help="sample format for wav and flac (default: 16; flac takes 16 or 24)")
@@ -401,7 +463,8 @@ def build_parser():
     ev.add_argument("references", nargs="+", metavar="REFERENCE",
                     help="high-resolution audio files or folders, searched recursively")
     ev.add_argument("-m", "--model", required=True, action="append", metavar="MODEL",
-                    help="trained model file (.keras); repeat to compare models of the same ratio")
+                    help="a shipped model's name or a model file (.keras); repeat to compare models of the "
+                         "same ratio")
     ev.add_argument("--baseline", action="append", choices=["spline", "sinc"],
                     help="interpolation to compare with; repeatable (default: spline)")
     ev.add_argument("--csv", metavar="FILE", help="also write per-file scores (file, method, snr, lsd) as CSV")
@@ -415,8 +478,15 @@ def build_parser():
         description="Show what a model file carries: its kind, ratio, sample rates and size.",
         formatter_class=formatter,
     )
-    info.add_argument("model", metavar="MODEL", help="trained model file (.keras)")
+    info.add_argument("model", metavar="MODEL", help="a shipped model's name or a model file (.keras)")
     info.set_defaults(run=run_info)
+
+    listing = commands.add_parser(
+        "models", help="list the pretrained models shipped with the package",
+        description="List the shipped models: ratio, rates, training data and held-out scores against spline.",
+        formatter_class=formatter,
+    )
+    listing.set_defaults(run=run_models)
     return parser
 
 

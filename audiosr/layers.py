@@ -97,3 +97,76 @@ class ReplicaDropout(keras.layers.Dropout):
         return tf.nn.experimental.stateless_dropout(
             inputs, self.rate, seed=replica_seed(self.seed_generator), noise_shape=self.noise_shape
         )
+class PhaseSplit1D(keras.layers.Layer):
+    """The inverse of :class:`SubPixel1D`: (batch, r*W, C) -> (batch, W, r*C).
+
+    Each run of ``r`` consecutive samples becomes one step of ``r*C``
+    channels, so a network can work at 1/r of the time resolution without
+    discarding a sample.
+    """
+
+    def __init__(self, ratio, **kwargs):
+        super().__init__(**kwargs)
+        if int(ratio) < 1:
+            raise ValueError(f"PhaseSplit1D ratio must be >= 1, got {ratio}")
+        self.ratio = int(ratio)
+
+    def call(self, inputs):
+        batch, length = ops.shape(inputs)[0], ops.shape(inputs)[1]
+        return ops.reshape(inputs, (batch, length // self.ratio, inputs.shape[-1] * self.ratio))
+
+    def compute_output_shape(self, input_shape):
+        batch, length, channels = input_shape
+        length = None if length is None else length // self.ratio
+        return (batch, length, channels * self.ratio)
+
+    def get_config(self):
+        return {**super().get_config(), "ratio": self.ratio}
+
+
+def known_band_filter(ratio):
+    """Linear-phase low-pass FIR passing the band a ``ratio``-decimated signal keeps exactly.
+
+    :func:`audiosr.lowres.decimate` keeps 0..0.8 of the low-rate Nyquist band;
+    the filter passes up to 0.6 of it and stops (60 dB) from 0.8 on, in units
+    of the high rate. Applied to the zero-stuffed low-rate signal times
+    ``ratio`` it is also an interpolator: the images start at 1.2.
+    """
+    from scipy import signal
+
+    width = 0.2 / ratio
+    numtaps, beta = signal.kaiserord(60.0, width)
+    numtaps += 1 - numtaps % 2  # odd: a centred, zero-delay kernel
+    return signal.firwin(numtaps, 0.7 / ratio, window=("kaiser", beta)).astype("float32")
+
+
+@keras.saving.register_keras_serializable(package="audiosr")
+class KnownBand(keras.layers.Layer):
+    """Replace the low band of a predicted residual by the one the input fixes.
+
+    Inputs ``[residual, spline]`` at the high rate (the model's output is
+    ``spline + residual``). The band below the decimation filter's cut-off
+    is known exactly from the low-rate samples ``spline[::ratio]``, so the
+    output's band there is set to that, leaving the network only the band
+    above. Sample 0 of the input must be a low-rate sample (true for every
+    window start that is a multiple of ``ratio``).
+    """
+
+    def __init__(self, ratio, **kwargs):
+        super().__init__(**kwargs)
+        self.ratio = int(ratio)
+        self._kernel = known_band_filter(self.ratio).reshape(-1, 1, 1)
+
+    def call(self, inputs):
+        residual, spline = inputs
+        length = ops.shape(spline)[1]
+        phase = ops.cast(ops.equal(ops.arange(length) % self.ratio, 0), spline.dtype)
+        known = spline * ops.reshape(phase, (1, -1, 1)) * self.ratio - spline  # low band: true residual's
+        kernel = ops.cast(self._kernel, residual.dtype)
+        return residual + ops.conv(ops.cast(known, residual.dtype) - residual, kernel, padding="same")
+
+    def compute_output_shape(self, input_shapes):
+        return input_shapes[0]
+
+    def get_config(self):
+        return {**super().get_config(), "ratio": self.ratio}

@@ -44,11 +44,15 @@ def define_flags(fv=flags.FLAGS):
     flags.DEFINE_string("content_network", "vggish", "Feature network of the content loss: 'vggish', a TF-Hub "
                         "handle or folder, or a .keras feature network.", flag_values=fv)
     flags.DEFINE_float("content_weight", 1.0, "Weight of the content loss.", flag_values=fv)
+    # Default None, not 0: runs recorded before this flag existed resume with the same settings.
+    flags.DEFINE_float("stft_weight", None, "Weight of the multi-resolution STFT loss (default: none).",
+                       lower_bound=0.0, flag_values=fv)
     flags.DEFINE_enum("ratio", "2", [str(r) for r in SUPPORTED_RATIOS], "Upsampling ratio r.", flag_values=fv)
     flags.DEFINE_string("dataset", "vctk", "Name of the data set (names the run).", flag_values=fv)
     flags.DEFINE_string("data_dir", None, "Prepared data set folder (default: data/<dataset>, where data_prep/ "
                         "writes it).", flag_values=fv)
-    flags.DEFINE_enum("preset", "paper", sorted(PRESETS), "AudioUNet size.", flag_values=fv)
+    flags.DEFINE_enum("preset", "paper", sorted(PRESETS), "Generator: an AudioUNet size (paper, cpu, tiny) "
+                      "or the fast low-rate U-Net (fast).", flag_values=fv)
     flags.DEFINE_integer("epochs", 50, "Epochs to train (a finished run given more epochs goes on).",
                          lower_bound=1, flag_values=fv)
     flags.DEFINE_float("learning_rate", 1e-4, "Adam learning rate (generator and discriminator).", flag_values=fv)
@@ -84,7 +88,7 @@ def define_flags(fv=flags.FLAGS):
 
 def model_kwargs(fv):
     """Keyword arguments of ``audiosr.models.build_model`` beyond kind, ratio and preset."""
-    kwargs = {"content_weight": fv.content_weight, "seed": fv.seed}
+    kwargs = {"content_weight": fv.content_weight, "stft_weight": fv.stft_weight or 0.0, "seed": fv.seed}
     if fv.model != "unet":
         kwargs.update(lambda_adv=fv.lambda_adv, discriminator_filters=fv.discriminator_filters)
     if fv.model == "wgan":

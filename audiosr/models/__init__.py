@@ -6,7 +6,10 @@ discriminator, and the three trainable super-resolution models.
 """
 
 from audiosr.models.discriminator import build_discriminator
-from audiosr.models.generator import PRESETS, UNetPreset, build_audiounet, get_preset, length_multiple
+from audiosr.models.generator import (
+    PRESETS, FastPreset, UNetPreset, build_audiounet, build_fast_generator, build_generator, get_preset,
+    length_multiple,
+)
 from audiosr.models.sr_models import GANSR, DistributedCompileError, UNetSR, WGANSR, check_compile_options
 
 MODEL_CLASSES = {"unet": UNetSR, "gan": GANSR, "wgan": WGANSR}
@@ -21,7 +24,7 @@ def build_model(kind, ratio, preset="cpu", input_length=8192, content_network=No
     """
     if kind not in MODEL_CLASSES:
         raise ValueError(f"unknown model {kind!r}; choose from {sorted(MODEL_CLASSES)}")
-    generator = build_audiounet(preset)
+    generator = build_generator(preset, ratio)
     multiple = length_multiple(generator)
     if input_length % multiple:
         raise ValueError(f"input_length {input_length} must be a multiple of {multiple} for preset {preset!r}")
@@ -35,7 +38,7 @@ def build_model(kind, ratio, preset="cpu", input_length=8192, content_network=No
 
 
 __all__ = [
-    "DistributedCompileError", "GANSR", "MODEL_CLASSES", "PRESETS", "UNetPreset", "UNetSR", "WGANSR",
-    "build_audiounet", "build_discriminator", "build_model", "check_compile_options", "get_preset",
-    "length_multiple",
+    "DistributedCompileError", "FastPreset", "GANSR", "MODEL_CLASSES", "PRESETS", "UNetPreset", "UNetSR", "WGANSR",
+    "build_audiounet", "build_discriminator", "build_fast_generator", "build_generator", "build_model",
+    "check_compile_options", "get_preset", "length_multiple",
 ]

@@ -92,18 +92,21 @@ class UNetSR(keras.Model):
     OPTIMIZERS = {"optimizer": "generator"}
 
     def __init__(self, generator, ratio=2, sample_rate=SAMPLE_RATE, content_network=None,
-                 content_weight=1.0, **kwargs):
+                 content_weight=1.0, stft_weight=0.0, **kwargs):
         super().__init__(**kwargs)
         self.generator = generator
         self.ratio = int(ratio)
         self.sample_rate = int(sample_rate)
         self.content_weight = float(content_weight)
+        self.stft_weight = float(stft_weight)
         self.content_network = content_network
         # The generator's objective: sum of weight * term (the reconstruction terms are also validation's).
         self.loss_weights = {"l2": 1.0}
         if content_network is not None:
             content_network.trainable = False
             self.loss_weights["content"] = self.content_weight
+        if self.stft_weight > 0:
+            self.loss_weights["stft"] = self.stft_weight
         self._train_trackers, self._val_trackers = {}, {}
         self._add_trackers(["loss", *self.loss_weights], validation=True)
         self._add_trackers(["snr", "lsd"], train=False, validation=True)
@@ -169,12 +172,14 @@ class UNetSR(keras.Model):
     # ------------------------------------------------------------------ steps
 
     def _reconstruction_terms(self, y_true, y_pred):
-        """The unweighted reconstruction terms: L2 and, for "-C" models, the content loss."""
+        """The unweighted reconstruction terms: L2, the content loss ("-C" models), the STFT loss (``stft_weight``)."""
         terms = {"l2": losses.l2_loss(y_true, y_pred)}
         if self.content_network is not None:
             terms["content"] = losses.content_loss(
                 self.content_network(y_true, training=False), self.content_network(y_pred, training=False)
             )
+        if self.stft_weight > 0:
+            terms["stft"] = losses.multi_resolution_stft_loss(y_true, y_pred)
         return terms
 
     @staticmethod
@@ -208,6 +213,7 @@ class UNetSR(keras.Model):
             "ratio": self.ratio,
             "sample_rate": self.sample_rate,
             "content_weight": self.content_weight,
+            "stft_weight": self.stft_weight,
         }
 
     @classmethod

@@ -1,0 +1,36 @@
+"""Training data of the shipped models: ../shared/data with the held-out recordings left out.
+
+    python data_prep/prep_pretrained.py --domain=speech --data_root=../shared/data --out_dir=data/pretrained-speech
+
+Held-out recordings (audiosr.pretrained.HELD_OUT) go to the "test" split, so
+whole-file scores can be read back with ``audiosr.data.split_sources``.
+"""
+
+import os
+
+from absl import app, flags, logging
+
+import prep_flags
+from audiosr import prep
+from audiosr.pretrained import HELD_OUT, training_sources
+
+flags.DEFINE_enum("domain", "speech", sorted(HELD_OUT), "Which recordings: speech or music.")
+flags.DEFINE_string("data_root", os.path.join("..", "shared", "data"), "Folder holding speech/ and music/.")
+prep_flags.define_common(num_clips=6000)
+FLAGS = flags.FLAGS
+
+
+@prep_flags.clean_errors
+def main(argv):
+    del argv
+    out_dir = FLAGS.out_dir or os.path.join("data", f"pretrained-{FLAGS.domain}")
+    sources = training_sources(FLAGS.data_root, FLAGS.domain)
+    info = {"corpus": "pretrained", "domain": FLAGS.domain, "data_root": os.path.abspath(FLAGS.data_root),
+            "held_out": list(HELD_OUT[FLAGS.domain])}
+    manifest = prep.prepare_corpus(sources, out_dir, {"train": FLAGS.num_clips, "val": FLAGS.num_clips // 20,
+                                                      "test": 0}, info=info, **prep_flags.prep_options())
+    logging.info(prep_flags.summary(manifest, out_dir))
+
+
+if __name__ == "__main__":
+    app.run(main)
