@@ -97,6 +97,9 @@ class ReplicaDropout(keras.layers.Dropout):
         return tf.nn.experimental.stateless_dropout(
             inputs, self.rate, seed=replica_seed(self.seed_generator), noise_shape=self.noise_shape
         )
+
+
+@keras.saving.register_keras_serializable(package="audiosr")
 class PhaseSplit1D(keras.layers.Layer):
     """The inverse of :class:`SubPixel1D`: (batch, r*W, C) -> (batch, W, r*C).
 

@@ -6,7 +6,7 @@ What the test supplies:
 - PLACEHOLDERS: the README's ``/path/...`` folders, replaced by corpus
   layouts built from ../shared/data (the only change made to a command line);
 - make_files: the files and folders README commands name in the working
-  folder (talk.mp3, recordings/, references/, best.keras), made before the first command;
+  folder (talk.wav, talk.mp3, recordings/, references/, best.keras), made before the first command;
 - toy sizes: PREP_ARGS / EVAL_ARGS / DEMO_ARGS / FEATURES_ARGS in the environment, and the
   working copy's experiments/configs/base.flags (the settings every study run
   includes) shrunk to the tiny preset and two steps -- so that commands which
@@ -34,9 +34,16 @@ README = make_flow.ROOT / "README.md"
 NOT_RUN = {
     "pip install -e .": "installs the package into the environment that runs these tests",
     "make test": "the test suite itself, which runs this test",
-    "make bench": "times the paper preset and 600 s inputs: many minutes on a CPU, and no variable makes it small",
+    "make bench": "times every model and preset on real inputs: minutes on a CPU (tests/test_bench.py runs each "
+    "benchmark at toy size)",
+    "python bench/bench_models.py --presets cpu,paper --repeats 10 --paper_repeats 3": "times paper-preset training "
+    "steps: many minutes on a CPU (tests/test_bench.py runs it at toy size)",
+    "python bench/bench_infer.py --presets cpu fast paper --seconds 10 60 600 --precisions float32 bfloat16 "
+    "--repeats 3": "upsamples 600 s inputs with every preset: an hour on a CPU (tests/test_bench.py runs it at toy "
+    "size)",
     "python bench/bench_quality.py --train_dir=TRAIN --test_dir=TEST --scales=2,4 --models=unet,gan,wgan "
-    "--budget_minutes=10": "trains for 10 minutes per model and ratio, set on its own command line",
+    "--steps=300": "trains 300 steps per model and ratio, set on its own command line (tests/test_bench.py runs it "
+    "at toy size)",
 }
 PREP_ARGS = "--num_clips=64 --clip_seconds=0.256 --num_workers=0"
 ENVIRONMENT = {
@@ -76,6 +83,8 @@ def make_files(copy, shared_data):
     vctk = shared_data / "speech" / "vctk"
     audio, rate = soundfile.read(vctk / "p257_166.flac")
     soundfile.write(copy / "talk.mp3", audio, rate)
+    narrowband, narrow_rate = soundfile.read(shared_data / "speech" / "librispeech" / "1926-143879-0000.flac")
+    soundfile.write(copy / "talk.wav", narrowband[::2], narrow_rate // 2)  # an 8 kHz call: the shipped speech-r2
     (copy / "recordings").mkdir()
     shutil.copy(shared_data / "speech" / "librispeech" / "1502-122615-0000.flac", copy / "recordings")
     music, music_rate = soundfile.read(shared_data / "music" / "guit_e_slide.flac", frames=3 * 44100)
