@@ -23,13 +23,14 @@ FLAGS = flags.FLAGS
 @prep_flags.clean_errors
 def main(argv):
     del argv
-    out_dir = FLAGS.out_dir or os.path.join("data", f"pretrained-{FLAGS.domain}")
-    sources = training_sources(FLAGS.data_root, FLAGS.domain)
+    out_dir = prep_flags.output_dir(f"pretrained-{FLAGS.domain}")
+    sources, skipped = training_sources(FLAGS.data_root, FLAGS.domain)
     info = {"corpus": "pretrained", "domain": FLAGS.domain, "data_root": os.path.abspath(FLAGS.data_root),
             "held_out": list(HELD_OUT[FLAGS.domain])}
     manifest = prep.prepare_corpus(sources, out_dir, {"train": FLAGS.num_clips, "val": FLAGS.num_clips // 20,
-                                                      "test": 0}, info=info, **prep_flags.prep_options())
-    logging.info(prep_flags.summary(manifest, out_dir))
+                                                      "test": 0}, skipped=skipped, info=info,
+                                   **prep_flags.prep_options())
+    logging.info(prep_flags.summary(manifest, out_dir, f"pretrained-{FLAGS.domain}"))
 
 
 if __name__ == "__main__":

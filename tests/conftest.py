@@ -97,3 +97,16 @@ def build_mock_vggish(folder, seed=0):
 def mock_vggish(tmp_path_factory):
     """Folder of a SavedModel with VGGish's TF-Hub signature (see build_mock_vggish)."""
     return build_mock_vggish(tmp_path_factory.mktemp("mock_vggish"))
+
+
+@pytest.fixture(scope="module")
+def model_path(tmp_path_factory):
+    """An untrained tiny x2 UNet saved as .keras: what the command-line tests upsample and score with."""
+    import keras
+
+    from audiosr.models import build_model
+
+    keras.utils.set_random_seed(5)
+    path = tmp_path_factory.mktemp("models") / "tiny_x2.keras"
+    build_model("unet", 2, preset="tiny").save(path)
+    return path

@@ -3,21 +3,11 @@ import os
 import subprocess
 import sys
 
-import keras
 import numpy as np
 import pytest
 import soundfile
 
 from audiosr import cli
-from audiosr.models import build_model
-
-
-@pytest.fixture(scope="module")
-def model_path(tmp_path_factory):
-    keras.utils.set_random_seed(5)
-    path = tmp_path_factory.mktemp("models") / "tiny_x2.keras"
-    build_model("unet", 2, preset="tiny").save(path)
-    return path
 
 
 def tone(seconds, rate, channels=1):

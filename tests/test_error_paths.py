@@ -8,24 +8,14 @@ import subprocess
 import sys
 import textwrap
 
-import keras
 import numpy as np
 import pytest
 import soundfile
 
 from audiosr import cli, inference, prep
-from audiosr.models import build_model
 from audiosr.records import Manifest, Split
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def model_path(tmp_path_factory):
-    keras.utils.set_random_seed(5)
-    path = tmp_path_factory.mktemp("models") / "tiny_x2.keras"
-    build_model("unet", 2, preset="tiny").save(path)
-    return path
 
 
 def tone(seconds, rate):

@@ -17,7 +17,6 @@ A README command that is neither run nor listed fails the test, so new
 commands are picked up by it as they are written.
 """
 
-import pathlib
 import re
 import shlex
 import shutil

@@ -13,7 +13,7 @@ import json
 import os
 
 from audiosr.atomic import write_json_atomic
-from audiosr.corpora import Source, list_audio_files
+from audiosr.corpora import Source, audio_in_folder
 
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
@@ -43,17 +43,20 @@ def _matches(relative, patterns):
 
 
 def training_sources(data_root, domain):
-    """Sources of ``domain`` ("speech" or "music") under ``data_root``: held-out files in "test"."""
+    """``(sources, skipped)`` of ``domain`` ("speech" or "music") under ``data_root``: held-out files in "test".
+
+    ``skipped`` lists what is not usable audio (other files, broken links) with its reason.
+    """
     if domain not in HELD_OUT:
         raise ValueError(f"unknown domain {domain!r}; choose from {sorted(HELD_OUT)}")
-    audio, _ = list_audio_files(os.path.join(data_root, domain))
+    audio, skipped = audio_in_folder(os.path.join(data_root, domain))
     sources = []
     for path in audio:
         relative = os.path.relpath(path, data_root)
         split = ("test" if _matches(relative, HELD_OUT[domain])
                  else "val" if _matches(relative, VALIDATION[domain]) else "train")
         sources.append(Source(path, split, relative))
-    return sources
+    return sources, skipped
 
 
 # ------------------------------------------------------------------ the shipped models
@@ -129,7 +132,8 @@ def export(trained_path, name, domain, ratio, preset="fast", out_dir=PACKAGE_DIR
         with open(os.path.join(run_dir, "history.csv"), encoding="utf-8") as handle:
             meta["epochs_run"] = sum(1 for _ in handle) - 1  # the run may stop before --epochs
     if data_root is not None:
-        paths = [s.path for s in training_sources(data_root, domain) if s.split == "test"]
+        sources, _ = training_sources(data_root, domain)
+        paths = [s.path for s in sources if s.split == "test"]
         summary = summarize(score_references(paths, ratio, {"model": model}, progress=progress))
         meta["scores"] = {method: {key: round(value, 3) for key, value in values.items()}
                           for method, values in summary.items()}
