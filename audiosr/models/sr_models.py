@@ -6,12 +6,12 @@ plain ``model.fit(dataset)`` trains them. Datasets yield
 ``(spline_input, high_res)`` pairs of shape (batch, T, 1).
 
 Each objective is a weighted sum of named terms: ``model.loss_weights`` for
-the generator (``l2``, ``content``, ``adv``) and ``model.d_loss_weights``
+the generator (``l2``, ``content``, ``stft``, ``adv``) and ``model.d_loss_weights``
 for the discriminator / critic; every term is logged under its name. Adding a
 term is one entry in the weights and one in the code that computes it.
 
 Validation reports ``loss`` = the reconstruction objective without the
-adversarial part (L2 + weighted content term), so validation curves and
+adversarial part (L2 + weighted content and STFT terms), so validation curves and
 "best model" choices compare across the three models. It also reports SNR
 and LSD. Keras prefixes all of them with ``val_`` in ``fit``'s logs.
 
