@@ -1,7 +1,7 @@
 """The ``audiosr`` command: upsample recordings, evaluate models, describe a model file.
 
 Only this entry point parses arguments; the work is done by
-:mod:`audiosr.inference` and :mod:`audiosr.scoring`. TensorFlow is
+:mod:`audiosr.inference` and :mod:`audiosr.evaluation.scoring`. TensorFlow is
 imported only by the commands that need it, so ``--help`` is instant.
 """
 
@@ -287,7 +287,7 @@ def run_upsample(args):
 
 def _score_table(rows, methods):
     """Plain-text table: one line per file, then the mean; two columns per method."""
-    from audiosr.scoring import summarize
+    from audiosr.evaluation.scoring import summarize
 
     files = list(dict.fromkeys(row["file"] for row in rows))
     by_key = {(row["file"], row["method"]): row for row in rows}
@@ -322,7 +322,7 @@ def run_evaluate(args):
     from tqdm.auto import tqdm
 
     from audiosr.audio_io import AudioFileError
-    from audiosr.scoring import check_models, score_file, write_scores_csv
+    from audiosr.evaluation.scoring import check_models, score_file, write_scores_csv
 
     models = _load_models(args.model)
     first = next(iter(models.values()))

@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from audiosr.atomic import atomic_path  # noqa: E402
-from audiosr.history import read_history  # noqa: E402
+from audiosr.train.history import read_history  # noqa: E402
 
 SPECTROGRAM_N_FFT = 1024
 SPECTROGRAM_HOP = 256

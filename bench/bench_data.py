@@ -26,8 +26,8 @@ import time
 
 from absl import app, flags
 
-from audiosr import prep
-from audiosr.corpora import audio_in_folder
+from audiosr.data import prepare
+from audiosr.data.corpora import audio_in_folder
 
 flags.DEFINE_string("shared_data", str(pathlib.Path(__file__).resolve().parents[2] / "shared" / "data"),
                     "The real recordings.")
@@ -67,7 +67,7 @@ def _cpu_seconds():
 def timed_prep(folder, out_dir, num_clips):
     """Wall seconds, CPU seconds and manifest of one preparation."""
     start, cpu = time.perf_counter(), _cpu_seconds()
-    manifest = prep.prepare_folder(folder, out_dir, num_clips, val_fraction=0.1, num_workers=FLAGS.num_workers,
+    manifest = prepare.prepare_folder(folder, out_dir, num_clips, val_fraction=0.1, num_workers=FLAGS.num_workers,
                                    progress=False)
     return time.perf_counter() - start, _cpu_seconds() - cpu, manifest
 
@@ -81,7 +81,7 @@ def report_prep(label, seconds, wall, cpu, manifest):
 
 
 def pipeline_rate(data_dir):
-    from audiosr.data import make_dataset
+    from audiosr.data.pipeline import make_dataset
 
     dataset = make_dataset(data_dir, "train", 4, FLAGS.batch_size, repeat=True, seed=0)
     iterator = iter(dataset)
@@ -97,7 +97,7 @@ def training_rate(data_dir, preset, batch, steps):
     """Clips per second consumed by train steps of a UNet (after one warm-up step)."""
     import keras
 
-    from audiosr.data import make_dataset
+    from audiosr.data.pipeline import make_dataset
     from audiosr.models import build_model
 
     model = build_model("unet", ratio=4, preset=preset, input_length=8000, seed=0)

@@ -42,7 +42,7 @@ STUDY_RUNS_PER_KIND = 8
 
 def build(kind, preset, patch):
     """A compiled model as training builds it, or None (with a message) for an unknown preset."""
-    from audiosr.training import build_compiled_model
+    from audiosr.train.experiment import build_compiled_model
 
     try:
         return build_compiled_model(kind, RATIO, preset, patch, 1e-4, seed=0)

@@ -25,7 +25,6 @@ import argparse
 import os
 import shutil
 import tempfile
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -63,65 +62,48 @@ def parse_args(argv=None):
 
 def prepare_training_clips(folders, out_dir, ratios, num_clips, clip_seconds, seed):
     """Clips of every recording under ``folders`` (90 % train / 10 % val by file) in ``out_dir``."""
-    from audiosr import corpora, prep
+    from audiosr.data import corpora
+    from audiosr.data import prepare
 
     sources, skipped = [], []
     for folder in folders:
         found, passed_over = corpora.folder_sources(folder, val_fraction=0.1, test_fraction=0.0, seed=seed)
         sources += found
         skipped += passed_over
-    return prep.prepare_corpus(sources, out_dir, num_clips, ratios=ratios, seed=seed, clip_seconds=clip_seconds,
+    return prepare.prepare_corpus(sources, out_dir, num_clips, ratios=ratios, seed=seed, clip_seconds=clip_seconds,
                                skipped=skipped, info={"corpus": "bench_quality", "folders": folders},
                                overwrite=True)
 
 
-def train_one(name, ratio, data_dir, clip_samples, run_dir, args):
-    """Train model ``name`` for the step or time budget; returns (best model, training summary)."""
+def train_one(name, ratio, data_dir, run_dir, args):
+    """Train model ``name`` for the step or time budget; returns (best model, :class:`RunResult`)."""
     import keras
 
-    from audiosr.callbacks import StepBudget, TimeBudget
-    from audiosr.data import make_dataset
     from audiosr.models.naming import parse_model_name
-    from audiosr.training import build_compiled_model, fit_run
+    from audiosr.train.callbacks import StepBudget, TimeBudget
+    from audiosr.train.experiment import RunSettings, run_experiment
 
     kind, content = parse_model_name(name)
-    content_network = None
-    if content:
-        from audiosr.features import load_content_network
-
-        content_network = load_content_network(args.content_network)
-    adversarial = {} if kind == "unet" else {"lambda_adv": args.lambda_adv}
-    if kind == "wgan":
-        adversarial["n_critic"] = args.n_critic
-    keras.utils.set_random_seed(args.seed)
-    model = build_compiled_model(kind, ratio, args.preset, clip_samples, args.learning_rate,
-                                 content_network=content_network, content_weight=args.content_weight,
-                                 seed=args.seed, **adversarial)
-    train = make_dataset(data_dir, "train", ratio, args.batch_size, shuffle=True, seed=args.seed, repeat=True)
-    val = make_dataset(data_dir, "val", ratio, args.batch_size, shuffle=False, deterministic=True,
-                       drop_remainder=False)
     if args.steps:
         budget, epochs = StepBudget(args.steps), -(-args.steps // args.steps_per_epoch)
     else:
         budget, epochs = TimeBudget(args.budget_minutes * 60), 100000
-    started = time.monotonic()
-    history = fit_run(model, train, run_dir, epochs=epochs, val_data=val, steps_per_epoch=args.steps_per_epoch,
-                      validation_steps=args.validation_steps, callbacks=[budget], verbose=args.verbose)
-    seconds = time.monotonic() - started
-    best = keras.saving.load_model(os.path.join(run_dir, "best.keras"))
-    losses = history["val_loss"]
-    best_epoch = min(range(len(losses)), key=losses.__getitem__)
-    return best, {"steps": int(model.optimizer.iterations), "seconds": seconds, "epochs": len(losses),
-                  "best_epoch": best_epoch + 1, "best_val_loss": losses[best_epoch],
-                  "best_val_snr": history["val_snr"][best_epoch]}
+    settings = RunSettings(model=kind, ratio=ratio, dataset="bench", data_dir=data_dir, preset=args.preset,
+                           content=content, content_network=args.content_network,
+                           content_weight=args.content_weight, epochs=epochs, learning_rate=args.learning_rate,
+                           batch_size=args.batch_size, seed=args.seed, lambda_adv=args.lambda_adv,
+                           n_critic=args.n_critic, steps_per_epoch=args.steps_per_epoch,
+                           validation_steps=args.validation_steps, verbose=args.verbose)
+    result = run_experiment(settings, run_dir, callbacks=[budget])
+    return keras.saving.load_model(result.best_model_path), result
 
 
 def main(argv=None):
     args = parse_args(argv)
-    from audiosr import corpora
+    from audiosr.data import corpora
     from audiosr.models.naming import model_label, parse_model_name
-    from audiosr.reporting import figure3_markdown, write_figure3
-    from audiosr.scoring import score_references, summarize, write_scores_csv
+    from audiosr.evaluation.reporting import figure3_markdown, write_figure3
+    from audiosr.evaluation.scoring import score_references, summarize, write_scores_csv
 
     ratios = sorted({int(r) for r in args.scales.split(",")})
     budget = f"{args.steps} steps of {args.batch_size} clips" if args.steps else f"{args.budget_minutes:g} min"
@@ -145,13 +127,10 @@ def main(argv=None):
             models = {}
             for name in names:
                 print(f"\n== r={ratio} {labels[name]}: training for {budget}", flush=True)
-                model, info = train_one(name, ratio, data_dir, clip_samples,
-                                        os.path.join(runs_root, f"r{ratio}-{name}"), args)
+                model, result = train_one(name, ratio, data_dir, os.path.join(runs_root, f"r{ratio}-{name}"), args)
                 models[labels[name]] = model
-                trained.append((ratio, labels[name], info))
-                print(f"   {info['steps']} steps in {info['seconds']:.0f} s; best val_loss {info['best_val_loss']:.3g} "
-                      f"(val SNR {info['best_val_snr']:.2f} dB) after {info['best_epoch']} of {info['epochs']} "
-                      "validations", flush=True)
+                trained.append((ratio, labels[name], result))
+                print(f"   {result.steps} steps in {result.seconds:.0f} s; {result.summary()}", flush=True)
             rows = score_references(test_files, ratio, models, baselines=("spline",))
             per_file[ratio] = rows
             summaries[ratio] = summarize(rows)
@@ -159,9 +138,9 @@ def main(argv=None):
         shutil.rmtree(runs_root, ignore_errors=True)
 
     print("\nTraining:")
-    for ratio, label, info in trained:
-        print(f"  r={ratio} {label:7s} {info['steps']:6d} steps  {info['seconds']:6.0f} s  "
-              f"{info['steps'] * args.batch_size / info['seconds']:.1f} clips/s")
+    for ratio, label, result in trained:
+        print(f"  r={ratio} {label:7s} {result.steps:6d} steps  {result.seconds:6.0f} s  "
+              f"{result.steps * args.batch_size / result.seconds:.1f} clips/s")
     title = (f"Whole-file SNR / LSD on {len(test_files)} files of {args.test_dir}; models trained "
              f"{budget} each on {args.train_dir} (preset {args.preset})")
     print("\n" + figure3_markdown(summaries, title=title))

@@ -8,9 +8,9 @@ import functools
 
 from absl import flags
 
-from audiosr.corpora import NoAudioError
-from audiosr.data import dataset_dir
-from audiosr.download import DownloadError
+from audiosr.data.corpora import NoAudioError
+from audiosr.data.pipeline import dataset_dir
+from audiosr.data.download import DownloadError
 
 FLAGS = flags.FLAGS
 
@@ -30,7 +30,7 @@ def define_common(num_clips=50000):
 
 
 def prep_options():
-    """Keyword arguments of audiosr.prep.prepare_* from the common flags."""
+    """Keyword arguments of audiosr.data.prepare.prepare_* from the common flags."""
     return dict(clip_seconds=FLAGS.clip_seconds, sample_rate=FLAGS.sample_rate,
                 ratios=[int(r) for r in FLAGS.ratios], seed=FLAGS.seed, num_workers=FLAGS.num_workers,
                 shard_size=FLAGS.shard_size, silence_db=FLAGS.silence_db, overwrite=FLAGS.overwrite)

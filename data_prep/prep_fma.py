@@ -11,7 +11,9 @@ with ``--dataset=fma-<subset>``.
 from absl import app, flags, logging
 
 import prep_flags
-from audiosr import data, download, prep
+from audiosr.data import pipeline
+from audiosr.data import download
+from audiosr.data import prepare
 
 flags.DEFINE_string("fma_dir", None, "Folder holding fma_<subset>/ (and fma_metadata/), or fma_<subset>/ itself.")
 flags.DEFINE_enum("subset", "medium", ["small", "medium", "large", "full"], "FMA subset.")
@@ -33,9 +35,9 @@ def main(argv):
         root = download.fetch_fma(FLAGS.download_dir, FLAGS.subset)
     else:
         raise app.UsageError("pass --fma_dir=/path/to/fma or --download")
-    name = data.dataset_name("fma", FLAGS.subset)
+    name = pipeline.dataset_name("fma", FLAGS.subset)
     out_dir = prep_flags.output_dir(name)
-    manifest = prep.prepare_fma(
+    manifest = prepare.prepare_fma(
         root, out_dir, num_clips=FLAGS.num_clips, subset=f"fma_{FLAGS.subset}", metadata_dir=FLAGS.metadata_dir,
         val_fraction=FLAGS.val_fraction, test_fraction=FLAGS.test_fraction, **prep_flags.prep_options())
     logging.info(prep_flags.summary(manifest, out_dir, name))

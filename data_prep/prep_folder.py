@@ -8,7 +8,7 @@ import os
 from absl import app, flags, logging
 
 import prep_flags
-from audiosr import prep
+from audiosr.data import prepare
 
 flags.DEFINE_string("folder", None, "Folder of audio files (searched recursively).")
 flags.DEFINE_float("val_fraction", 0.1, "Fraction of files (or sub-folders) for validation.")
@@ -24,7 +24,7 @@ def main(argv):
     del argv
     name = os.path.basename(os.path.normpath(FLAGS.folder))
     out_dir = prep_flags.output_dir(name)
-    manifest = prep.prepare_folder(
+    manifest = prepare.prepare_folder(
         FLAGS.folder, out_dir, FLAGS.num_clips, val_fraction=FLAGS.val_fraction,
         test_fraction=FLAGS.test_fraction, group_by=FLAGS.group_by, **prep_flags.prep_options())
     logging.info(prep_flags.summary(manifest, out_dir, name))

@@ -3,7 +3,7 @@
     python data_prep/prep_pretrained.py --domain=speech --data_root=../shared/data --out_dir=data/pretrained-speech
 
 Held-out recordings (audiosr.pretrained.HELD_OUT) go to the "test" split, so
-whole-file scores can be read back with ``audiosr.data.split_sources``.
+whole-file scores can be read back with ``audiosr.data.pipeline.split_sources``.
 """
 
 import os
@@ -11,7 +11,7 @@ import os
 from absl import app, flags, logging
 
 import prep_flags
-from audiosr import prep
+from audiosr.data import prepare
 from audiosr.pretrained import HELD_OUT, training_sources
 
 flags.DEFINE_enum("domain", "speech", sorted(HELD_OUT), "Which recordings: speech or music.")
@@ -27,7 +27,7 @@ def main(argv):
     sources, skipped = training_sources(FLAGS.data_root, FLAGS.domain)
     info = {"corpus": "pretrained", "domain": FLAGS.domain, "data_root": os.path.abspath(FLAGS.data_root),
             "held_out": list(HELD_OUT[FLAGS.domain])}
-    manifest = prep.prepare_corpus(sources, out_dir, {"train": FLAGS.num_clips, "val": FLAGS.num_clips // 20,
+    manifest = prepare.prepare_corpus(sources, out_dir, {"train": FLAGS.num_clips, "val": FLAGS.num_clips // 20,
                                                       "test": 0}, skipped=skipped, info=info,
                                    **prep_flags.prep_options())
     logging.info(prep_flags.summary(manifest, out_dir, f"pretrained-{FLAGS.domain}"))

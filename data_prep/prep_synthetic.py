@@ -1,4 +1,4 @@
-"""The embedded default data set (audiosr.synthetic) -> data/synthetic, no download needed.
+"""The embedded default data set (audiosr.data.synthetic) -> data/synthetic, no download needed.
 
     python data_prep/prep_synthetic.py            # ~3,000 training clips in about a minute
 """
@@ -6,7 +6,7 @@
 from absl import app, flags, logging
 
 import prep_flags
-from audiosr import prep
+from audiosr.data import prepare
 
 flags.DEFINE_float("utterance_seconds", 4.0, "Length of each synthetic recording.")
 flags.DEFINE_float("val_fraction", 0.1, "Fraction of recordings for validation.")
@@ -20,7 +20,7 @@ def main(argv):
     del argv
     name = "synthetic"
     out_dir = prep_flags.output_dir(name)
-    manifest = prep.prepare_synthetic(
+    manifest = prepare.prepare_synthetic(
         out_dir, num_clips=FLAGS.num_clips, utterance_seconds=FLAGS.utterance_seconds,
         val_fraction=FLAGS.val_fraction, test_fraction=FLAGS.test_fraction, **prep_flags.prep_options())
     logging.info(prep_flags.summary(manifest, out_dir, name))

@@ -11,7 +11,10 @@ with ``--dataset=vctk-single``.
 from absl import app, flags, logging
 
 import prep_flags
-from audiosr import corpora, data, download, prep
+from audiosr.data import corpora
+from audiosr.data import pipeline
+from audiosr.data import download
+from audiosr.data import prepare
 
 flags.DEFINE_string("vctk_dir", None, "VCTK folder (0.92 wav48_silence_trimmed/ or 0.80 wav48/ layout).")
 flags.DEFINE_bool("download", False, "Download VCTK 0.92 from Edinburgh DataShare when --vctk_dir is not given.")
@@ -36,9 +39,9 @@ def main(argv):
         root = download.fetch_vctk(FLAGS.download_dir)
     else:
         raise app.UsageError("pass --vctk_dir=/path/to/VCTK or --download")
-    name = data.dataset_name("vctk", FLAGS.mode)
+    name = pipeline.dataset_name("vctk", FLAGS.mode)
     out_dir = prep_flags.output_dir(name)
-    manifest = prep.prepare_vctk(
+    manifest = prepare.prepare_vctk(
         root, out_dir, num_clips=FLAGS.num_clips, mode=FLAGS.mode, test_speakers=FLAGS.test_speakers,
         num_val_speakers=FLAGS.num_val_speakers, speaker=FLAGS.speaker,
         num_val_utterances=FLAGS.num_val_utterances, num_test_utterances=FLAGS.num_test_utterances,

@@ -17,7 +17,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags  # noqa: E402
 
-from audiosr.data import dataset_dir  # noqa: E402
+from audiosr.data.pipeline import dataset_dir  # noqa: E402
 
 flags.DEFINE_string("data_dir", dataset_dir("synthetic"), "Where the synthetic set is (or will be) prepared.")
 flags.DEFINE_integer("num_clips", 3000, "Training clips of the synthetic set (as make data-demo's --num_clips).")
@@ -36,34 +36,29 @@ FLAGS = flags.FLAGS
 
 def main(argv):
     del argv
-    import keras
-
-    from audiosr import prep
-    from audiosr.callbacks import TimeBudget
-    from audiosr.data import make_dataset, split_sources
+    from audiosr.data import prepare
+    from audiosr.data.pipeline import split_sources
+    from audiosr.evaluation.reporting import figure3_markdown, write_figure3
+    from audiosr.evaluation.scoring import plot_spectrogram_comparison, score_references, summarize
     from audiosr.inference import load_model
-    from audiosr.reporting import figure3_markdown, write_figure3
-    from audiosr.scoring import plot_spectrogram_comparison, score_references, summarize
-    from audiosr.training import build_compiled_model, fit_run, run_name
+    from audiosr.train.callbacks import TimeBudget
+    from audiosr.train.experiment import RunSettings, run_experiment
 
     print("1/3 preparing the synthetic data set ...", flush=True)
-    manifest = prep.prepare_synthetic(FLAGS.data_dir, num_clips=FLAGS.num_clips, clip_seconds=FLAGS.clip_seconds)
+    prepare.prepare_synthetic(FLAGS.data_dir, num_clips=FLAGS.num_clips, clip_seconds=FLAGS.clip_seconds)
     ratio = FLAGS.ratio
-    run_dir = os.path.join(FLAGS.logdir, run_name("synthetic", ratio, "unet", False, "cpu", FLAGS.seed))
+    settings = RunSettings(model="unet", ratio=ratio, dataset="synthetic", data_dir=FLAGS.data_dir, preset="cpu",
+                           epochs=FLAGS.epochs, steps_per_epoch=FLAGS.steps_per_epoch, validation_steps=4,
+                           batch_size=FLAGS.batch_size, learning_rate=FLAGS.learning_rate, seed=FLAGS.seed,
+                           verbose="auto")
+    run_dir = os.path.join(FLAGS.logdir, settings.name)
 
     print(f"2/3 training the CPU AudioUNet (r={ratio}) for at most {FLAGS.minutes:g} min in {run_dir} ...",
           flush=True)
-    keras.utils.set_random_seed(FLAGS.seed)
-    model = build_compiled_model("unet", ratio, "cpu", manifest.clip_samples, FLAGS.learning_rate,
-                                 seed=FLAGS.seed)
-    train = make_dataset(FLAGS.data_dir, "train", ratio, FLAGS.batch_size, seed=FLAGS.seed, repeat=True)
-    val = make_dataset(FLAGS.data_dir, "val", ratio, FLAGS.batch_size, shuffle=False, deterministic=True,
-                       drop_remainder=False)
-    fit_run(model, train, run_dir, FLAGS.epochs, val_data=val, steps_per_epoch=FLAGS.steps_per_epoch,
-            validation_steps=4, callbacks=[TimeBudget(FLAGS.minutes * 60)])
+    result = run_experiment(settings, run_dir, callbacks=[TimeBudget(FLAGS.minutes * 60)])
 
     print("3/3 upsampling the whole test utterances ...", flush=True)
-    best = load_model(os.path.join(run_dir, "best.keras"))
+    best = load_model(result.best_model_path)
     rows = score_references(split_sources(FLAGS.data_dir, "test"), ratio, {"UNet": best})
     summaries = {ratio: summarize(rows)}
     title = f"Synthetic test utterances, r = {ratio}: spline vs. the CPU AudioUNet"

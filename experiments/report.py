@@ -46,7 +46,7 @@ def define_flags(fv=flags.FLAGS):
 def find_models(logdir, dataset, ratio, names, preset, seed):
     """{display label: (kind, content, run folder)} of the runs that have a best.keras."""
     from audiosr.models.naming import model_label, parse_model_name
-    from audiosr.training import run_name
+    from audiosr.train.experiment import run_name
 
     found = {}
     for name in names:
@@ -62,11 +62,11 @@ def find_models(logdir, dataset, ratio, names, preset, seed):
 
 def run(fv):
     """Write the report the flags in ``fv`` describe; returns the Figure 3 summaries {ratio: {method: ...}}."""
-    from audiosr.data import dataset_dir, split_sources
+    from audiosr.data.pipeline import dataset_dir, split_sources
     from audiosr.inference import load_model
     from audiosr.plots import plot_validation_curves
-    from audiosr.reporting import write_figure3
-    from audiosr.scoring import plot_spectrogram_comparison, score_references, summarize, write_scores_csv
+    from audiosr.evaluation.reporting import write_figure3
+    from audiosr.evaluation.scoring import plot_spectrogram_comparison, score_references, summarize, write_scores_csv
 
     data_dir = fv.data_dir or dataset_dir(fv.dataset)
     out_dir = fv.out_dir or os.path.join("results", fv.dataset)

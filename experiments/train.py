@@ -15,6 +15,7 @@ reported in one line before anything is written; 3: training stopped on a
 NaN loss (the last good checkpoint is kept).
 """
 
+import dataclasses
 import os
 import sys
 
@@ -37,7 +38,7 @@ def define_flags(fv=flags.FLAGS):
     """Define this app's flags on ``fv`` (tests use their own FlagValues)."""
     from audiosr.lowres import SUPPORTED_RATIOS
     from audiosr.models import PRESETS
-    from audiosr.training import PRECISIONS, STRATEGIES
+    from audiosr.train.distribute import PRECISIONS, STRATEGIES
 
     flags.DEFINE_enum("model", "wgan", ["unet", "gan", "wgan"], "Model: AudioUNet alone, GAN or WGAN.", flag_values=fv)
     flags.DEFINE_bool("content", False, "Add the content (feature) loss: the study's -C models.", flag_values=fv)
@@ -86,14 +87,12 @@ def define_flags(fv=flags.FLAGS):
                          flag_values=fv)
 
 
-def model_kwargs(fv):
-    """Keyword arguments of ``audiosr.models.build_model`` beyond kind, ratio and preset."""
-    kwargs = {"content_weight": fv.content_weight, "stft_weight": fv.stft_weight or 0.0, "seed": fv.seed}
-    if fv.model != "unet":
-        kwargs.update(lambda_adv=fv.lambda_adv, discriminator_filters=fv.discriminator_filters)
-    if fv.model == "wgan":
-        kwargs.update(n_critic=fv.n_critic, clip_value=fv.clip_value or None, gp_weight=fv.gp_weight)
-    return kwargs
+def settings_from_flags(fv):
+    """The :class:`audiosr.train.experiment.RunSettings` that the flags in ``fv`` describe."""
+    from audiosr.train.experiment import RunSettings
+
+    values = {field.name: fv[field.name].value for field in dataclasses.fields(RunSettings)}
+    return RunSettings(**dict(values, ratio=int(fv.ratio), stft_weight=fv.stft_weight or 0.0))
 
 
 def flags_text(fv):
@@ -141,61 +140,23 @@ def record_settings(run_dir, flags_text, may_change=RESUMABLE_CHANGES):
 
 def run(fv):
     """Train (or resume) the run the flags in ``fv`` describe; returns (run folder, history)."""
-    import keras
+    from audiosr.train.experiment import run_experiment
 
-    from audiosr.data import dataset_dir, make_dataset
-    from audiosr.models import check_compile_options
-    from audiosr.records import Manifest
-    from audiosr.training import build_compiled_model, fit_run, is_chief, make_strategy, run_name, set_precision
-
-    strategy = make_strategy(fv.strategy)  # first: multi-worker collectives must be set up before other TF work
-    check_compile_options(strategy, fv.jit_compile, fv.steps_per_execution)  # before anything is written
-    check_compile_options(strategy, fv.jit_compile, fv.steps_per_execution)  # before anything is written
-    keras.utils.set_random_seed(fv.seed)
-    set_precision(fv.precision)  # before any model or content network is built
-    ratio = int(fv.ratio)
-    data_dir = fv.data_dir or dataset_dir(fv.dataset)
-    manifest = Manifest.load(data_dir)  # a missing, unfinished or unsuitable set stops here, before any write
-    manifest.check_ratio(ratio, data_dir)
-    for split in ("train", "val"):
-        manifest.split(split, data_dir)
-    run_dir = os.path.join(fv.logdir, fv.run_name or run_name(fv.dataset, ratio, fv.model, fv.content, fv.preset,
-                                                                fv.seed))
-    content_network = None
-    if fv.content:  # before anything is written: an unavailable network stops here
-        from audiosr.features import load_content_network
-
-        with strategy.scope():
-            content_network = load_content_network(fv.content_network)
-    chief = is_chief(strategy)
-    if chief:
-        record_settings(run_dir, flags_text(fv))
-    logging.info("run %s on %d replica(s)", run_dir, strategy.num_replicas_in_sync)
-    model = build_compiled_model(fv.model, ratio, fv.preset, manifest.clip_samples, fv.learning_rate,
-                                 strategy=strategy, content_network=content_network, jit_compile=fv.jit_compile,
-                                 steps_per_execution=fv.steps_per_execution, **model_kwargs(fv))
-    train_data = make_dataset(data_dir, "train", ratio, fv.batch_size, shuffle=True, seed=fv.seed,
-                              repeat=fv.steps_per_epoch is not None)
-    val_data = make_dataset(data_dir, "val", ratio, fv.batch_size, shuffle=False, deterministic=True,
-                            drop_remainder=False)
-    history = fit_run(model, train_data, run_dir, fv.epochs, val_data=val_data, steps_per_epoch=fv.steps_per_epoch,
-                      validation_steps=fv.validation_steps, write=chief, verbose=fv.verbose)
-    if chief and history.get("val_loss"):
-        losses = history["val_loss"]
-        best = min(range(len(losses)), key=losses.__getitem__)
-        print(f"{run_dir}: {len(losses)} epochs; best val_loss {losses[best]:.4g} at epoch {best + 1} "
-              f"(val SNR {history['val_snr'][best]:.2f} dB, LSD {history['val_lsd'][best]:.3f}) -> "
-              f"{os.path.join(run_dir, 'best.keras')}")
-    return run_dir, history
+    settings = settings_from_flags(fv)
+    run_dir = os.path.join(fv.logdir, fv.run_name or settings.name)
+    result = run_experiment(settings, run_dir, before_write=lambda folder: record_settings(folder, flags_text(fv)))
+    if result.history:  # the chief's
+        print(result.summary())
+    return run_dir, result.history
 
 
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-    from audiosr.callbacks import NonFiniteLossError
+    from audiosr.train.callbacks import NonFiniteLossError
     from audiosr.features import ContentNetworkError
     from audiosr.models import DistributedCompileError
-    from audiosr.records import DataSetError
+    from audiosr.data.records import DataSetError
 
     try:
         run(flags.FLAGS)

@@ -8,7 +8,7 @@ The "-C" models then use it where VGGish cannot be downloaded:
 
 Clips come from a prepared data set (its train split; val for validation),
 from a folder of recordings (prepared first into --prepared_dir by
-audiosr.prep, which skips and reports unreadable files), or, with neither,
+audiosr.data.prepare, which skips and reports unreadable files), or, with neither,
 from clips of the embedded synthetic generator. The model is written
 atomically: a killed run never leaves a half-written --output.
 """
@@ -22,9 +22,9 @@ from absl import app, flags, logging  # noqa: E402
 
 def define_flags(fv=flags.FLAGS):
     """Define this app's flags on ``fv``."""
-    from audiosr.data import dataset_dir
+    from audiosr.data.pipeline import dataset_dir
 
-    flags.DEFINE_string("data_dir", None, "Prepared data set (audiosr.prep): train on its train split.",
+    flags.DEFINE_string("data_dir", None, "Prepared data set (audiosr.data.prepare): train on its train split.",
                         flag_values=fv)
     flags.DEFINE_string("audio_dir", None, "Folder of recordings to prepare into --prepared_dir and train on.",
                         flag_values=fv)
@@ -47,8 +47,8 @@ def define_flags(fv=flags.FLAGS):
 
 def prepared_splits(data_dir, batch_size, seed):
     """(train, val or None) datasets of a prepared data set; the (spline, high) pairs' high half is used."""
-    from audiosr.data import make_dataset
-    from audiosr.records import Manifest
+    from audiosr.data.pipeline import make_dataset
+    from audiosr.data.records import Manifest
 
     ratio = Manifest.load(data_dir).ratios[0]  # any prepared ratio: only the high-res clips are read
     train = make_dataset(data_dir, "train", ratio, batch_size, shuffle=True, seed=seed)
@@ -66,13 +66,13 @@ def training_clips(fv):
     if fv.data_dir and fv.audio_dir:
         raise app.UsageError("give --data_dir or --audio_dir, not both")
     if fv.audio_dir:
-        from audiosr.prep import prepare_folder
+        from audiosr.data.prepare import prepare_folder
 
         prepare_folder(fv.audio_dir, fv.prepared_dir, fv.num_clips, ratios=(2,), seed=fv.seed)
         return prepared_splits(fv.prepared_dir, fv.batch_size, fv.seed)
     if fv.data_dir:
         return prepared_splits(fv.data_dir, fv.batch_size, fv.seed)
-    from audiosr.synthetic import generate_clips
+    from audiosr.data.synthetic import generate_clips
 
     logging.info("no --data_dir or --audio_dir: training on %d synthetic clips", fv.num_clips)
     val_count = max(1, fv.num_clips // 10)

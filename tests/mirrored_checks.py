@@ -20,8 +20,8 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import audiosr.models as m  # noqa: E402
-from audiosr import training  # noqa: E402
-from audiosr.layers import PhaseShuffle, ReplicaDropout, replica_seed  # noqa: E402
+from audiosr.train import experiment, fit  # noqa: E402
+from audiosr.models.layers import PhaseShuffle, ReplicaDropout, replica_seed  # noqa: E402
 from audiosr.models.generator import UNetPreset  # noqa: E402
 
 LENGTH = 512
@@ -84,7 +84,7 @@ class Kill(keras.callbacks.Callback):
 def study_model(kind, strategy, **compile_kwargs):
     """The tiny preset with its dropout, phase shuffle and Adam, as experiments/train.py builds it."""
     keras.utils.set_random_seed(0)
-    return training.build_compiled_model(kind, 2, "tiny", LENGTH, 1e-3, strategy=strategy, seed=0,
+    return experiment.build_compiled_model(kind, 2, "tiny", LENGTH, 1e-3, strategy=strategy, seed=0,
                                          discriminator_filters=4, **({"n_critic": 2} if kind == "wgan" else {}),
                                          **compile_kwargs)
 
@@ -110,12 +110,12 @@ def adam_runs_and_resume(strategy, folder):
         run = os.path.join(folder, kind)
         first = study_model(kind, strategy)
         try:
-            training.fit_run(first, data, run, 2, val_data=data, callbacks=[Kill(epoch=1)], verbose=0)
+            fit.fit_run(first, data, run, 2, val_data=data, callbacks=[Kill(epoch=1)], verbose=0)
         except KeyboardInterrupt:
             pass
         second = study_model(kind, strategy)
         with strategy.scope():
-            epochs = training.RunCheckpoint(run).restore(second)
+            epochs = fit.RunCheckpoint(run).restore(second)
         names = ["optimizer", "d_optimizer"]
         result[kind] = {
             "restored_epochs": epochs,
@@ -130,10 +130,10 @@ def adam_runs_and_resume(strategy, folder):
                                     "d_optimizer": len(second.discriminator.trainable_variables)},
             "weight_difference": max(float(np.abs(a - b).max()) for a, b in zip(first.get_weights(),
                                                                                  second.get_weights())),
-            "seed_states_equal": all(np.array_equal(a, b) for a, b in zip(training.seed_states(first),
-                                                                          training.seed_states(second))),
+            "seed_states_equal": all(np.array_equal(a, b) for a, b in zip(fit.seed_states(first),
+                                                                          fit.seed_states(second))),
         }
-        history = training.fit_run(second, data, run, 2, val_data=data, verbose=0)
+        history = fit.fit_run(second, data, run, 2, val_data=data, verbose=0)
         result[kind]["losses"] = history["loss"]
     return result
 

@@ -9,7 +9,9 @@ import pytest
 from absl import flags
 
 import audiosr.models as m
-from audiosr import data, features, training
+from audiosr import features
+from audiosr.data import pipeline
+from audiosr.train import experiment
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 CONFIG_DIR = ROOT / "experiments" / "configs"
@@ -60,14 +62,14 @@ def test_config_parses_and_builds_its_model(at_root, stand_in_content_network, n
     dataset, ratio, model, *content = name[:-len(".flags")].split("-")
     assert (fv.dataset, fv.ratio, fv.model, fv.content) == (dataset, ratio[1:], model, bool(content))
     assert (fv.preset, fv.epochs, fv.learning_rate, fv.logdir, fv.seed) == ("paper", 50, 1e-4, "runs", 0)
-    assert fv.data_dir is None and data.dataset_dir(fv.dataset) == f"data/{dataset}"  # where data_prep/ writes
+    assert fv.data_dir is None and pipeline.dataset_dir(fv.dataset) == f"data/{dataset}"  # where data_prep/ writes
     assert fv.content_network == "vggish"
     expected_run = f"{name[:-len('.flags')]}-paper-s0"
-    assert training.run_name(fv.dataset, int(fv.ratio), fv.model, fv.content, fv.preset, fv.seed) == expected_run
+    assert experiment.run_name(fv.dataset, int(fv.ratio), fv.model, fv.content, fv.preset, fv.seed) == expected_run
 
     network = stand_in_content_network if fv.content else None
-    model = training.build_compiled_model(fv.model, int(fv.ratio), "tiny", LENGTH, fv.learning_rate,
-                                          content_network=network, **train_app.model_kwargs(fv))
+    model = experiment.build_compiled_model(fv.model, int(fv.ratio), "tiny", LENGTH, fv.learning_rate,
+                                          content_network=network, **train_app.settings_from_flags(fv).model_kwargs())
     assert type(model) is m.MODEL_CLASSES[fv.model]
     assert model.ratio == int(fv.ratio) and (model.content_network is not None) == fv.content
     if fv.model == "wgan":

@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 import soundfile
 
-from audiosr import data, prep
-from audiosr.records import DataSetError, Manifest, quantize
+from audiosr.data import pipeline
+from audiosr.data import prepare
+from audiosr.data.records import DataSetError, Manifest, quantize
 
 CLIP = 8000
 
@@ -23,7 +24,7 @@ CLIP = 8000
 @pytest.fixture(scope="module")
 def synthetic_set(tmp_path_factory):
     out = tmp_path_factory.mktemp("synthetic") / "set"
-    prep.prepare_synthetic(out, num_clips=96, utterance_seconds=2.0, seed=7, num_workers=0, shard_size=32,
+    prepare.prepare_synthetic(out, num_clips=96, utterance_seconds=2.0, seed=7, num_workers=0, shard_size=32,
                            progress=False)
     return out
 
@@ -37,8 +38,8 @@ def test_synthetic_set_goes_through_shards_and_manifest(synthetic_set):
     assert manifest.complete and manifest.info["corpus"] == "synthetic"
     assert manifest.splits["train"].clips == 96
     assert manifest.splits["val"].clips > 0 and manifest.splits["test"].clips > 0
-    assert data.num_examples(synthetic_set, "train") == 96
-    test_files = data.split_sources(synthetic_set, "test")
+    assert pipeline.num_examples(synthetic_set, "train") == 96
+    test_files = pipeline.split_sources(synthetic_set, "test")
     assert len(test_files) == manifest.info["utterances"]["test"] > 0
     for path in test_files:
         info = soundfile.info(path)
@@ -48,7 +49,7 @@ def test_synthetic_set_goes_through_shards_and_manifest(synthetic_set):
 
 
 def test_batches_have_the_contract_shapes_and_values(synthetic_set):
-    dataset = data.make_dataset(synthetic_set, "train", ratio=2, batch_size=8)
+    dataset = pipeline.make_dataset(synthetic_set, "train", ratio=2, batch_size=8)
     assert dataset.element_spec[0].shape == (8, CLIP, 1) and dataset.element_spec[1].shape == (8, CLIP, 1)
     all_batches = batches(dataset)
     assert len(all_batches) == int(dataset.cardinality()) == 12
@@ -62,7 +63,7 @@ def test_batches_have_the_contract_shapes_and_values(synthetic_set):
 
 def test_deterministic_mode_repeats_the_order(synthetic_set):
     def first_targets(seed):
-        dataset = data.make_dataset(synthetic_set, "train", 4, batch_size=16, seed=seed, deterministic=True)
+        dataset = pipeline.make_dataset(synthetic_set, "train", 4, batch_size=16, seed=seed, deterministic=True)
         return np.concatenate([y for _, y in batches(dataset)])
 
     once, again, other = first_targets(1), first_targets(1), first_targets(2)
@@ -75,11 +76,11 @@ def test_a_seed_fixes_the_training_order_without_asking_for_determinism(tmp_path
     """experiments/train.py's call (shuffle, seed, repeat): the same seed gives the same batches, epoch after
     epoch, although 16 shards are read in parallel; each epoch is reshuffled; another seed, another order."""
     out = tmp_path / "sixteen_shards"
-    prep.prepare_synthetic(out, num_clips=64, utterance_seconds=1.0, clip_seconds=0.064, ratios=(2,), num_workers=0,
+    prepare.prepare_synthetic(out, num_clips=64, utterance_seconds=1.0, clip_seconds=0.064, ratios=(2,), num_workers=0,
                            shard_size=4, progress=False)
 
     def two_epochs(seed):
-        dataset = data.make_dataset(out, "train", 2, batch_size=4, seed=seed, repeat=True)
+        dataset = pipeline.make_dataset(out, "train", 2, batch_size=4, seed=seed, repeat=True)
         return np.concatenate([y for _, y in itertools.islice(dataset.as_numpy_iterator(), 32)])
 
     first = two_epochs(3)
@@ -91,21 +92,21 @@ def test_a_seed_fixes_the_training_order_without_asking_for_determinism(tmp_path
 
 
 def test_where_a_prepared_set_lives():
-    assert data.dataset_dir("vctk") == os.path.join("data", "vctk")
-    assert [data.dataset_name("vctk", mode) for mode in ("multi", "single")] == ["vctk", "vctk-single"]
-    assert [data.dataset_name("fma", subset) for subset in ("medium", "small")] == ["fma", "fma-small"]
+    assert pipeline.dataset_dir("vctk") == os.path.join("data", "vctk")
+    assert [pipeline.dataset_name("vctk", mode) for mode in ("multi", "single")] == ["vctk", "vctk-single"]
+    assert [pipeline.dataset_name("fma", subset) for subset in ("medium", "small")] == ["fma", "fma-small"]
 
 
 def test_unshuffled_order_and_partial_batches(synthetic_set):
-    dataset = data.make_dataset(synthetic_set, "val", 2, batch_size=5, shuffle=False, deterministic=True,
+    dataset = pipeline.make_dataset(synthetic_set, "val", 2, batch_size=5, shuffle=False, deterministic=True,
                                 drop_remainder=False)
     sizes = [x.shape[0] for x, _ in batches(dataset)]
-    assert sum(sizes) == data.num_examples(synthetic_set, "val") and max(sizes) == 5
+    assert sum(sizes) == pipeline.num_examples(synthetic_set, "val") and max(sizes) == 5
 
 
 def test_repeat_runs_past_one_epoch(synthetic_set):
-    dataset = data.make_dataset(synthetic_set, "val", 2, batch_size=4, repeat=True, seed=0)
-    steps = data.num_examples(synthetic_set, "val") // 4 + 3
+    dataset = pipeline.make_dataset(synthetic_set, "val", 2, batch_size=4, repeat=True, seed=0)
+    steps = pipeline.num_examples(synthetic_set, "val") // 4 + 3
     assert len(list(dataset.take(steps))) == steps
 
 
@@ -120,15 +121,15 @@ def test_quantization_keeps_about_90_db(rng):
 
 def test_clear_errors(synthetic_set, tmp_path):
     with pytest.raises(ValueError, match=r"ratios \[2, 4\], not 3"):
-        data.make_dataset(synthetic_set, "train", 3, batch_size=4)
+        pipeline.make_dataset(synthetic_set, "train", 3, batch_size=4)
     with pytest.raises(ValueError, match="no clips in split 'dev'"):
-        data.make_dataset(synthetic_set, "dev", 2, batch_size=4)
+        pipeline.make_dataset(synthetic_set, "dev", 2, batch_size=4)
     with pytest.raises(ValueError, match="fewer than one batch"):
-        data.make_dataset(synthetic_set, "val", 2, batch_size=1000)
+        pipeline.make_dataset(synthetic_set, "val", 2, batch_size=1000)
     with pytest.raises(DataSetError, match="not a prepared data set"):
-        data.make_dataset(tmp_path, "train", 2, batch_size=4)
+        pipeline.make_dataset(tmp_path, "train", 2, batch_size=4)
     with pytest.raises(ValueError, match="no split 'dev'"):
-        data.split_sources(synthetic_set, "dev")
+        pipeline.split_sources(synthetic_set, "dev")
 
 
 def test_a_modified_shard_is_refused(synthetic_set, tmp_path):
@@ -141,7 +142,7 @@ def test_a_modified_shard_is_refused(synthetic_set, tmp_path):
     with open(copy / manifest.splits["train"].shards[0].file, "ab") as f:
         f.write(b"extra")
     with pytest.raises(ValueError, match="modified after preparation"):
-        data.make_dataset(copy, "train", 2, batch_size=4)
+        pipeline.make_dataset(copy, "train", 2, batch_size=4)
 
 
 def test_model_fit_consumes_the_dataset(synthetic_set):
@@ -149,8 +150,8 @@ def test_model_fit_consumes_the_dataset(synthetic_set):
 
     model = build_model("unet", ratio=2, preset="tiny", input_length=CLIP, seed=0)
     model.compile(optimizer=keras.optimizers.Adam(1e-4))
-    train = data.make_dataset(synthetic_set, "train", 2, batch_size=8, repeat=True, seed=0)
-    val = data.make_dataset(synthetic_set, "val", 2, batch_size=4, shuffle=False)
+    train = pipeline.make_dataset(synthetic_set, "train", 2, batch_size=8, repeat=True, seed=0)
+    val = pipeline.make_dataset(synthetic_set, "val", 2, batch_size=4, shuffle=False)
     with warnings.catch_warnings():
         warnings.filterwarnings("error", message=".*ran out of data")
         history = model.fit(train, steps_per_epoch=3, epochs=1, validation_data=val, verbose=0)
@@ -163,11 +164,11 @@ DISTRIBUTED = textwrap.dedent("""
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     import keras
-    from audiosr import data
+    from audiosr.data import pipeline
     from audiosr.models import build_model
 
     strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-    dataset = data.make_dataset(sys.argv[1], "train", 2, batch_size=8, repeat=True, seed=0)
+    dataset = pipeline.make_dataset(sys.argv[1], "train", 2, batch_size=8, repeat=True, seed=0)
     x, y = next(iter(strategy.experimental_distribute_dataset(dataset)))
     shapes = [tuple(t.shape) for t in strategy.experimental_local_results(x)]
     assert shapes == [(4, 8000, 1), (4, 8000, 1)], shapes

@@ -5,8 +5,8 @@ import pathlib
 import subprocess
 import sys
 
-from audiosr import data
-from audiosr.records import Manifest
+from audiosr.data import pipeline
+from audiosr.data.records import Manifest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -27,7 +27,7 @@ def test_prep_synthetic_and_folder_scripts(tmp_path, shared_data):
     result = run("prep_folder.py", f"--folder={shared_data / 'speech' / 'tts'}", f"--out_dir={tmp_path / 'tts'}",
                  "--num_clips=6", "--num_workers=0", "--val_fraction=0", "--clip_seconds=0.25")
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "train 6" in result.stderr and data.num_examples(tmp_path / "tts", "train") == 6
+    assert "train 6" in result.stderr and pipeline.num_examples(tmp_path / "tts", "train") == 6
 
 
 def test_scripts_fail_with_one_clear_line(tmp_path):

@@ -14,7 +14,7 @@ import sys
 
 import pytest
 
-from audiosr import training
+from audiosr.train import fit
 
 CHECKS = pathlib.Path(__file__).with_name("mirrored_checks.py")
 
@@ -70,4 +70,4 @@ def test_mirrored_adam_runs_resume_both_optimizers(mirrored, kind):
         assert r["optimizer_variables"][name] == 2 * r["trainable_variables"][name] + 2
     assert len(r["losses"]) == 2 and all(math.isfinite(loss) for loss in r["losses"])
     assert (folder / kind / "best.keras").is_file()
-    assert training.RunCheckpoint.read_state(folder / kind)["epoch"] == 2
+    assert fit.RunCheckpoint.read_state(folder / kind)["epoch"] == 2

@@ -8,7 +8,8 @@ import zipfile
 
 import pytest
 
-from audiosr import corpora, download
+from audiosr.data import corpora
+from audiosr.data import download
 
 import corpus_fixtures
 

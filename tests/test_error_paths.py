@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 import soundfile
 
-from audiosr import cli, inference, prep
-from audiosr.records import Manifest, Split
+from audiosr import cli, inference
+from audiosr.data import prepare
+from audiosr.data.records import Manifest, Split
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -177,7 +178,7 @@ def test_a_broken_symlink_is_listed_among_the_skipped_files(tmp_path, shared_dat
     real = shared_data / "speech" / "tts" / "libritts_24k.flac"
     os.symlink(real, folder / "good.flac")
     os.symlink(tmp_path / "moved-away.flac", folder / "gone.flac")
-    manifest = prep.prepare_folder(folder, tmp_path / "out", num_clips=4, val_fraction=0.0, num_workers=0,
+    manifest = prepare.prepare_folder(folder, tmp_path / "out", num_clips=4, val_fraction=0.0, num_workers=0,
                                    progress=False)
     (entry,) = manifest.skipped
     assert entry["path"] == str(folder / "gone.flac")
@@ -199,8 +200,8 @@ def test_a_broken_symlink_in_an_input_folder_is_an_error_line(capsys, tmp_path, 
 
 PREPARE = textwrap.dedent("""
     import sys
-    from audiosr import prep
-    prep.prepare_folder(sys.argv[1], sys.argv[2], num_clips=6, val_fraction=0.0, clip_seconds=0.25,
+    from audiosr.data import prepare
+    prepare.prepare_folder(sys.argv[1], sys.argv[2], num_clips=6, val_fraction=0.0, clip_seconds=0.25,
                         num_workers=0, progress=False)
 """)
 

@@ -5,9 +5,10 @@ import numpy as np
 import pytest
 from scipy import signal
 
-from audiosr import inference, losses
+from audiosr import inference
+from audiosr.models import losses
 from audiosr.audio_io import load_audio
-from audiosr.layers import KnownBand, PhaseSplit1D, SubPixel1D
+from audiosr.models.layers import KnownBand, PhaseSplit1D, SubPixel1D
 from audiosr.lowres import simulate_lowres
 from audiosr.models import build_fast_generator, build_model, length_multiple
 

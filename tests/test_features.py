@@ -15,7 +15,9 @@ import tensorflow as tf
 import tensorflow_hub as hub
 
 import audiosr.models as m
-from audiosr import features, losses, lowres, synthetic
+from audiosr import features, lowres
+from audiosr.models import losses
+from audiosr.data import synthetic
 from audiosr.features import vggish
 
 REPO = pathlib.Path(__file__).resolve().parents[1]

@@ -3,7 +3,7 @@ import pytest
 import tensorflow as tf
 
 import audiosr.models as m
-from audiosr.layers import SubPixel1D
+from audiosr.models.layers import SubPixel1D
 from audiosr.models import flops
 
 LENGTH = 1024

@@ -2,7 +2,7 @@ import keras
 import numpy as np
 import pytest
 
-from audiosr.layers import PhaseShuffle, ReplicaDropout, SubPixel1D
+from audiosr.models.layers import PhaseShuffle, ReplicaDropout, SubPixel1D
 
 
 def subpixel_reference(t, r):

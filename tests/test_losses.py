@@ -1,4 +1,4 @@
-"""audiosr.losses against values computed by hand."""
+"""audiosr.models.losses against values computed by hand."""
 
 import math
 
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from keras import ops
 
-from audiosr import losses
+from audiosr.models import losses
 
 
 def value(tensor):

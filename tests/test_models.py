@@ -4,7 +4,9 @@ import pytest
 import tensorflow as tf
 
 import audiosr.models as m
-from audiosr import inference, lowres, synthetic, training
+from audiosr import inference, lowres
+from audiosr.data import synthetic
+from audiosr.train import distribute, experiment
 from audiosr.models.generator import UNetPreset
 
 LENGTH = 512
@@ -199,8 +201,8 @@ NO_DROPOUT = UNetPreset(filters=(8, 16), kernel_sizes=(9, 5), dropout=0.0)
 @pytest.fixture
 def precision():
     """Sets a dtype policy for one test, then restores float32."""
-    yield training.set_precision
-    training.set_precision("float32")
+    yield distribute.set_precision
+    distribute.set_precision("float32")
 
 
 def update_norms(kind, x, y):
@@ -247,7 +249,7 @@ def test_xla_compiled_steps_under_a_strategy(band_limited_pairs, kind):
     (x, y), _ = band_limited_pairs
     # Keras' jit_compile="auto" would turn XLA off under any strategy; the explicit True stays.
     strategy = tf.distribute.OneDeviceStrategy("/cpu:0")
-    model = training.build_compiled_model(kind, 2, "tiny", LENGTH, 1e-3, strategy=strategy, seed=0,
+    model = experiment.build_compiled_model(kind, 2, "tiny", LENGTH, 1e-3, strategy=strategy, seed=0,
                                           discriminator_filters=4, jit_compile=True, steps_per_execution=2,
                                           **({"n_critic": 2} if kind == "wgan" else {}))
     assert model.jit_compile is True and model.steps_per_execution == 2

@@ -7,10 +7,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from audiosr import corpora, data, prep
+from audiosr.data import corpora
+from audiosr.data import pipeline
+from audiosr.data import prepare
 from audiosr.audio_io import load_audio
 from audiosr.lowres import simulate_lowres
-from audiosr.records import DataSetError, Manifest, write_shard_atomic
+from audiosr.data.records import DataSetError, Manifest, write_shard_atomic
 
 import corpus_fixtures
 
@@ -28,7 +30,7 @@ SPEC = {
 def read_records(data_dir, split):
     """Every clip of a split as numpy: dicts with float arrays and source/start."""
     clips = []
-    for path in data.shard_paths(data_dir, split):
+    for path in pipeline.shard_paths(data_dir, split):
         for raw in tf.data.TFRecordDataset(path):
             record = tf.io.parse_single_example(raw, SPEC)
             scale = float(record["scale"]) / 32767.0
@@ -46,7 +48,7 @@ def shard_bytes(data_dir):
 def speech_set(tmp_path_factory, shared_data):
     """The shared VCTK recordings as a plain folder -> a small train/val set."""
     out = tmp_path_factory.mktemp("speech") / "set"
-    prep.prepare_folder(shared_data / "speech" / "vctk", out, num_clips=120, val_fraction=0.2, seed=3,
+    prepare.prepare_folder(shared_data / "speech" / "vctk", out, num_clips=120, val_fraction=0.2, seed=3,
                         num_workers=0, shard_size=50, progress=False)
     return out
 
@@ -107,8 +109,8 @@ def test_silent_clips_are_rejected(speech_set):
 def test_workers_give_the_same_bytes_as_inline(tmp_path, shared_data):
     folder = shared_data / "speech" / "tts"
     kwargs = dict(num_clips=24, val_fraction=0.0, seed=1, shard_size=10, progress=False)
-    prep.prepare_folder(folder, tmp_path / "inline", num_workers=0, **kwargs)
-    prep.prepare_folder(folder, tmp_path / "pool", num_workers=2, **kwargs)
+    prepare.prepare_folder(folder, tmp_path / "inline", num_workers=0, **kwargs)
+    prepare.prepare_folder(folder, tmp_path / "pool", num_workers=2, **kwargs)
     inline, pooled = shard_bytes(tmp_path / "inline"), shard_bytes(tmp_path / "pool")
     assert list(inline) == ["train-00000.tfrecord", "train-00001.tfrecord", "train-00002.tfrecord"]
     assert inline == pooled
@@ -117,7 +119,7 @@ def test_workers_give_the_same_bytes_as_inline(tmp_path, shared_data):
 def test_vctk_092_multi_speaker_splits_are_speaker_disjoint(tmp_path, shared_data):
     root = corpus_fixtures.make_vctk_092(tmp_path / "vctk", shared_data)
     out = tmp_path / "multi"
-    manifest = prep.prepare_vctk(root, out, num_clips=60, num_val_speakers=2, seed=0, num_workers=0,
+    manifest = prepare.prepare_vctk(root, out, num_clips=60, num_val_speakers=2, seed=0, num_workers=0,
                                  progress=False)
     assert manifest.info["layout"] == "0.92"
     assert manifest.info["speakers"]["test"] == ["p347", "p360"]
@@ -140,7 +142,7 @@ def test_vctk_single_speaker_and_old_layout(tmp_path, shared_data):
     assert info["layout"] == "0.80" and not skipped
     assert [s.split for s in sources] == ["train"] * 4 + ["val"] * 2 + ["test"] * 2
     assert [pathlib.Path(s.path).name for s in sources[-2:]] == ["p225_007.wav", "p225_008.wav"]
-    manifest = prep.prepare_vctk(root, tmp_path / "single", num_clips=30, mode="single",
+    manifest = prepare.prepare_vctk(root, tmp_path / "single", num_clips=30, mode="single",
                                  num_val_utterances=2, num_test_utterances=2, num_workers=0, progress=False)
     assert manifest.splits["train"].clips == 30
     assert {pathlib.Path(s["path"]).parent.name for s in manifest.sources} == {"p225"}
@@ -148,7 +150,7 @@ def test_vctk_single_speaker_and_old_layout(tmp_path, shared_data):
 
 def test_fma_layout_uses_metadata_splits_and_genres(tmp_path, shared_data):
     root = corpus_fixtures.make_fma(tmp_path / "fma", shared_data)
-    manifest = prep.prepare_fma(root, tmp_path / "out", num_clips=40, num_workers=0, progress=False)
+    manifest = prepare.prepare_fma(root, tmp_path / "out", num_clips=40, num_workers=0, progress=False)
     assert manifest.info["subset"] == "fma_medium" and manifest.info["split_method"].startswith("fma_metadata")
     by_track = {int(s["group"]): s for s in manifest.sources}
     expected = {"training": "train", "validation": "val", "test": "test"}
@@ -169,7 +171,7 @@ def test_bad_files_are_skipped_and_listed(tmp_path, shared_data):
     for name in ("p257_167.flac", "nuwave2_8k__sample_2.flac"):
         os.symlink(shared_data / "speech" / "vctk" / name, folder / name)
     out = tmp_path / "out"
-    manifest = prep.prepare_folder(folder, out, num_clips=40, val_fraction=0.0, num_workers=0, shard_size=16,
+    manifest = prepare.prepare_folder(folder, out, num_clips=40, val_fraction=0.0, num_workers=0, shard_size=16,
                                    progress=False)
     skipped = {pathlib.Path(item["path"]).name: item["reason"] for item in manifest.skipped}
     assert set(skipped) == set(reasons)
@@ -179,7 +181,7 @@ def test_bad_files_are_skipped_and_listed(tmp_path, shared_data):
     assert manifest.splits["train"].clips == 40
     good = {i for i, s in enumerate(manifest.sources) if pathlib.Path(s["path"]).name not in skipped}
     assert {c["source"] for c in read_records(out, "train")} <= good
-    assert {pathlib.Path(p).name for p in data.split_sources(out, "train")} == {
+    assert {pathlib.Path(p).name for p in pipeline.split_sources(out, "train")} == {
         "p257_167.flac", "nuwave2_8k__sample_2.flac"}
 
 
@@ -188,25 +190,25 @@ def test_folder_without_audio_is_a_clear_error(tmp_path):
     empty.mkdir()
     (empty / "readme.txt").write_text("no audio here")
     with pytest.raises(corpora.NoAudioError, match=str(empty)):
-        prep.prepare_folder(empty, tmp_path / "out", num_clips=10, num_workers=0)
+        prepare.prepare_folder(empty, tmp_path / "out", num_clips=10, num_workers=0)
     with pytest.raises(corpora.NoAudioError, match="no such folder"):
-        prep.prepare_folder(tmp_path / "missing", tmp_path / "out", num_clips=10, num_workers=0)
+        prepare.prepare_folder(tmp_path / "missing", tmp_path / "out", num_clips=10, num_workers=0)
 
 
 def test_all_files_unusable_is_a_clear_error(tmp_path, shared_data):
     corpus_fixtures.plant_bad_files(tmp_path / "bad", shared_data)
     with pytest.raises(corpora.NoAudioError, match="no usable training audio"):
-        prep.prepare_folder(tmp_path / "bad", tmp_path / "out", num_clips=10, val_fraction=0.0, num_workers=0,
+        prepare.prepare_folder(tmp_path / "bad", tmp_path / "out", num_clips=10, val_fraction=0.0, num_workers=0,
                             progress=False)
 
 
 def test_interrupted_run_resumes_to_identical_shards(tmp_path, shared_data, monkeypatch, dead_pid):
     folder = shared_data / "speech" / "vctk"
     kwargs = dict(num_clips=64, val_fraction=0.2, seed=5, shard_size=16, num_workers=0, progress=False)
-    prep.prepare_folder(folder, tmp_path / "straight", **kwargs)
+    prepare.prepare_folder(folder, tmp_path / "straight", **kwargs)
 
     out = tmp_path / "resumed"
-    real_write = prep._write_shard
+    real_write = prepare._write_shard
     calls = []
 
     def write_then_stop(*args):
@@ -215,26 +217,26 @@ def test_interrupted_run_resumes_to_identical_shards(tmp_path, shared_data, monk
         calls.append(args[1]["file"])
         return real_write(*args)
 
-    monkeypatch.setattr(prep, "_write_shard", write_then_stop)
+    monkeypatch.setattr(prepare, "_write_shard", write_then_stop)
     with pytest.raises(KeyboardInterrupt):
-        prep.prepare_folder(folder, out, **kwargs)
-    monkeypatch.setattr(prep, "_write_shard", real_write)
+        prepare.prepare_folder(folder, out, **kwargs)
+    monkeypatch.setattr(prepare, "_write_shard", real_write)
 
     manifest = Manifest.load(out, complete=False)
     assert not manifest.complete and sum(e.clips for e in manifest.splits.values()) == 32
     with pytest.raises(DataSetError, match="unfinished"):
-        data.make_dataset(out, "train", 2, 4)
+        pipeline.make_dataset(out, "train", 2, 4)
     (out / f".partial-{dead_pid}-k1ll3d_x-train-00002.tfrecord").write_bytes(b"half a shard")  # a killed run's
     finished = {name: os.stat(out / name).st_mtime_ns for name in calls}
 
-    prep.prepare_folder(folder, out, **kwargs)
+    prepare.prepare_folder(folder, out, **kwargs)
     assert {name: os.stat(out / name).st_mtime_ns for name in calls} == finished  # not redone
     assert not list(out.glob(".partial-*"))
     assert shard_bytes(out) == shard_bytes(tmp_path / "straight")
     assert Manifest.load(out).complete
 
     stamp = os.stat(out / "manifest.json").st_mtime_ns
-    prep.prepare_folder(folder, out, **kwargs)  # complete: nothing to do
+    prepare.prepare_folder(folder, out, **kwargs)  # complete: nothing to do
     assert os.stat(out / "manifest.json").st_mtime_ns == stamp
 
 
@@ -251,17 +253,17 @@ def test_a_shard_is_never_half_written(tmp_path):
 def test_other_parameters_in_the_same_folder(tmp_path, shared_data):
     folder = shared_data / "speech" / "tts"
     kwargs = dict(val_fraction=0.0, num_workers=0, progress=False)
-    prep.prepare_folder(folder, tmp_path / "out", num_clips=8, **kwargs)
+    prepare.prepare_folder(folder, tmp_path / "out", num_clips=8, **kwargs)
     with pytest.raises(FileExistsError, match="different preparation"):
-        prep.prepare_folder(folder, tmp_path / "out", num_clips=9, **kwargs)
-    manifest = prep.prepare_folder(folder, tmp_path / "out", num_clips=9, overwrite=True, **kwargs)
+        prepare.prepare_folder(folder, tmp_path / "out", num_clips=9, **kwargs)
+    manifest = prepare.prepare_folder(folder, tmp_path / "out", num_clips=9, overwrite=True, **kwargs)
     assert manifest.splits["train"].clips == 9 and len(read_records(tmp_path / "out", "train")) == 9
 
 
 def test_music_in_stereo_vorbis_and_clip_parameters(tmp_path, shared_data):
-    manifest = prep.prepare_folder(shared_data / "music", tmp_path / "out", num_clips=12, ratios=(4,),
+    manifest = prepare.prepare_folder(shared_data / "music", tmp_path / "out", num_clips=12, ratios=(4,),
                                    clip_seconds=0.25, val_fraction=0.0, num_workers=0, progress=False)
     assert manifest.ratios == [4] and manifest.clip_samples == 4000
     assert {s["channels"] for s in manifest.sources} == {1, 2}
-    dataset = data.make_dataset(tmp_path / "out", "train", 4, batch_size=4, shuffle=False)
+    dataset = pipeline.make_dataset(tmp_path / "out", "train", 4, batch_size=4, shuffle=False)
     assert next(iter(dataset))[0].shape == (4, 4000, 1)

@@ -9,7 +9,7 @@ import soundfile
 
 from audiosr import cli, pretrained
 from audiosr.audio_io import load_audio
-from audiosr.scoring import score_references, summarize
+from audiosr.evaluation.scoring import score_references, summarize
 from audiosr.inference import load_model
 
 # Left out of training (audiosr.pretrained.HELD_OUT): VCTK p225 and p257, LibriSpeech 1926.

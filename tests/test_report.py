@@ -18,8 +18,11 @@ import time
 import pytest
 from absl import flags
 
-from audiosr import features, plots, prep, reporting, training
-from audiosr.history import read_history
+from audiosr import features, plots
+from audiosr.data import prepare
+from audiosr.evaluation import reporting
+from audiosr.train import distribute, fit
+from audiosr.train.history import read_history
 from audiosr.models.naming import model_label, parse_model_name
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -48,7 +51,7 @@ def study(tmp_path_factory):
     """A tiny synthetic set, a content network, and the training flags every run shares."""
     root = tmp_path_factory.mktemp("study")
     data_dir = root / "tiny"
-    prep.prepare_synthetic(data_dir, num_clips=24, utterance_seconds=1.0, val_fraction=0.25, test_fraction=0.25,
+    prepare.prepare_synthetic(data_dir, num_clips=24, utterance_seconds=1.0, val_fraction=0.25, test_fraction=0.25,
                            clip_seconds=0.128, num_workers=0, progress=False)
     network = features.build_feature_network(n_fft=256, hop_length=64, widths=(8,), code_channels=4)
     features.save_feature_network(network, root / "features.keras")
@@ -72,7 +75,7 @@ def trained(study):
         try:
             run_dir, history = train_app.run(app_flags(train_app, args))
         finally:
-            training.set_precision("float32")  # the app sets the process-wide policy
+            distribute.set_precision("float32")  # the app sets the process-wide policy
         histories[name] = (pathlib.Path(run_dir), history)
     return histories
 
@@ -98,14 +101,14 @@ def killed_and_resumed(study):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 240
-    while training.RunCheckpoint.read_state(run_dir) is None:
+    while fit.RunCheckpoint.read_state(run_dir) is None:
         assert process.poll() is None, process.stderr.read().decode()[-2000:]
         assert time.monotonic() < deadline, "no checkpoint within 240 s"
         time.sleep(0.05)
     process.kill()
     process.wait()
     process.stderr.close()
-    killed_at = training.RunCheckpoint.read_state(run_dir)["epoch"]
+    killed_at = fit.RunCheckpoint.read_state(run_dir)["epoch"]
     resumed = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     return run_dir, killed_at, resumed
 
@@ -115,7 +118,7 @@ def test_a_killed_training_resumes_with_the_same_command(killed_and_resumed):
     assert 1 <= killed_at < 6
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert f"resumed {run_dir} after epoch {killed_at}" in resumed.stderr
-    state = training.RunCheckpoint.read_state(run_dir)
+    state = fit.RunCheckpoint.read_state(run_dir)
     assert state["epoch"] == 6 and state["best_epoch"] >= 1
     with open(run_dir / "history.csv", newline="") as handle:
         epochs = [int(row["epoch"]) for row in csv.DictReader(handle)]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from audiosr import scoring
+from audiosr.evaluation import scoring
 from audiosr.audio_io import AudioFileError, load_audio
 from audiosr.baselines import sinc_upsample
 from audiosr.inference import enhance

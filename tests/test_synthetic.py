@@ -1,6 +1,6 @@
 import numpy as np
 
-from audiosr import synthetic
+from audiosr.data import synthetic
 
 
 def test_clips_are_reproducible_and_normalised():

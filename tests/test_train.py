@@ -12,10 +12,12 @@ import pytest
 import tensorflow as tf
 
 import audiosr.models as m
-from audiosr import lowres, synthetic, training
-from audiosr.callbacks import NonFiniteLossError, StepBudget, TimeBudget
+from audiosr import lowres
+from audiosr.data import synthetic
+from audiosr.train import distribute, experiment, fit
+from audiosr.train.callbacks import NonFiniteLossError, StepBudget, TimeBudget
 from audiosr.models.generator import UNetPreset
-from audiosr.history import read_history
+from audiosr.train.history import read_history
 
 LENGTH = 512
 NO_DROPOUT = UNetPreset(filters=(8, 16), kernel_sizes=(9, 5), dropout=0.0)
@@ -60,8 +62,8 @@ class Kill(keras.callbacks.Callback):
 
 
 def test_run_name_encodes_the_settings():
-    assert training.run_name("vctk", 2, "wgan", True, "paper", 0) == "vctk-r2-wgan-c-paper-s0"
-    assert training.run_name("fma", 4, "unet", False, "cpu", 7) == "fma-r4-unet-cpu-s7"
+    assert experiment.run_name("vctk", 2, "wgan", True, "paper", 0) == "vctk-r2-wgan-c-paper-s0"
+    assert experiment.run_name("fma", 4, "unet", False, "cpu", 7) == "fma-r4-unet-cpu-s7"
 
 
 # With dropout too: the checkpoint holds the seed generators' states, so the
@@ -69,19 +71,19 @@ def test_run_name_encodes_the_settings():
 @pytest.mark.parametrize("preset", [NO_DROPOUT, "tiny"])
 def test_resumed_unet_run_equals_an_uninterrupted_one(tmp_path, clips, preset):
     straight = make_model("unet", preset)
-    training.fit_run(straight, dataset(clips), tmp_path / "straight", 4, val_data=dataset(clips), verbose=0)
+    fit.fit_run(straight, dataset(clips), tmp_path / "straight", 4, val_data=dataset(clips), verbose=0)
 
     run = tmp_path / "killed"
     with pytest.raises(KeyboardInterrupt):
-        training.fit_run(make_model("unet", preset), dataset(clips), run, 4, val_data=dataset(clips),
+        fit.fit_run(make_model("unet", preset), dataset(clips), run, 4, val_data=dataset(clips),
                          callbacks=[Kill(epoch=2, batch=1)], verbose=0)
-    assert training.RunCheckpoint.read_state(run)["epoch"] == 2
+    assert fit.RunCheckpoint.read_state(run)["epoch"] == 2
     # A kill after the CSV row of an epoch but before its checkpoint leaves a row
     # the checkpoint does not cover: resuming must drop it.
     with open(run / "history.csv", "a", encoding="utf-8") as handle:
         handle.write("2,9,9,9,9,9,9\n")
     resumed = make_model("unet", preset)
-    history = training.fit_run(resumed, dataset(clips), run, 4, val_data=dataset(clips), verbose=0)
+    history = fit.fit_run(resumed, dataset(clips), run, 4, val_data=dataset(clips), verbose=0)
 
     for a, b in zip(straight.get_weights(), resumed.get_weights()):
         np.testing.assert_array_equal(a, b)
@@ -89,7 +91,7 @@ def test_resumed_unet_run_equals_an_uninterrupted_one(tmp_path, clips, preset):
     expected = read_history(tmp_path / "straight" / "history.csv")
     assert history.keys() == expected.keys() and len(history["val_loss"]) == 4
     np.testing.assert_allclose(history["val_loss"], expected["val_loss"], rtol=1e-6)
-    state = training.RunCheckpoint.read_state(run)
+    state = fit.RunCheckpoint.read_state(run)
     assert state["epoch"] == 4 and state["best"] == pytest.approx(min(history["val_loss"]))
     assert sorted(os.listdir(run / "checkpoints")) == ["epoch-0004.weights.h5", "state.json"]
     best = keras.saving.load_model(run / "best.keras")
@@ -104,14 +106,14 @@ def killed_and_resumed(request, tmp_path_factory, clips):
     run = tmp_path_factory.mktemp(kind)
     first = make_model(kind)
     with pytest.raises(KeyboardInterrupt):
-        training.fit_run(first, dataset(clips), run, 2, val_data=dataset(clips), callbacks=[Kill(epoch=1)],
+        fit.fit_run(first, dataset(clips), run, 2, val_data=dataset(clips), callbacks=[Kill(epoch=1)],
                          verbose=0)
     second = make_model(kind)
     with second.distribute_strategy.scope():
-        restored_epochs = training.RunCheckpoint(run).restore(second)
+        restored_epochs = fit.RunCheckpoint(run).restore(second)
     restored = {"epochs": restored_epochs, "weights": [w.copy() for w in second.get_weights()],
                 "d_optimizer": [np.array(v) for v in second.d_optimizer.variables]}
-    history = training.fit_run(second, dataset(clips), run, 2, val_data=dataset(clips), verbose=0)
+    history = fit.fit_run(second, dataset(clips), run, 2, val_data=dataset(clips), verbose=0)
     return kind, run, first, restored, second, history
 
 
@@ -149,27 +151,27 @@ def test_tensorboard_gets_every_loss_term_audio_and_spectrograms(killed_and_resu
 def test_non_finite_loss_stops_with_a_clear_error_and_keeps_the_last_checkpoint(tmp_path, clips):
     run = tmp_path / "nan"
     model = make_model("unet")
-    training.fit_run(model, dataset(clips), run, 1, val_data=dataset(clips), verbose=0)
+    fit.fit_run(model, dataset(clips), run, 1, val_data=dataset(clips), verbose=0)
     best_before = (run / "best.keras").read_bytes()
     with pytest.raises(NonFiniteLossError, match=r"non-finite loss \(.*l2=nan.*\) at epoch 2, batch 1"):
-        training.fit_run(model, dataset(clips, nan=True), run, 2, val_data=dataset(clips), verbose=0)
-    state = training.RunCheckpoint.read_state(run)
+        fit.fit_run(model, dataset(clips, nan=True), run, 2, val_data=dataset(clips), verbose=0)
+    state = fit.RunCheckpoint.read_state(run)
     assert state["epoch"] == 1 and state["weights"] == "epoch-0001.weights.h5"
     assert (run / "best.keras").read_bytes() == best_before
     assert len(read_history(run / "history.csv")["loss"]) == 1
     restored = make_model("unet")
     with restored.distribute_strategy.scope():
-        training.RunCheckpoint(run).restore(restored)
+        fit.RunCheckpoint(run).restore(restored)
     assert all(np.isfinite(w).all() for w in restored.get_weights())
 
 
 def test_finished_run_is_left_alone_and_more_epochs_continue_it(tmp_path, clips):
     run = tmp_path / "done"
-    training.fit_run(make_model("unet"), dataset(clips), run, 1, val_data=dataset(clips), verbose=0)
+    fit.fit_run(make_model("unet"), dataset(clips), run, 1, val_data=dataset(clips), verbose=0)
     again = make_model("unet")
-    history = training.fit_run(again, dataset(clips), run, 1, val_data=dataset(clips), verbose=0)
+    history = fit.fit_run(again, dataset(clips), run, 1, val_data=dataset(clips), verbose=0)
     assert len(history["loss"]) == 1 and int(again.optimizer.iterations) == 2  # restored, not trained
-    history = training.fit_run(again, dataset(clips), run, 2, val_data=dataset(clips), verbose=0)
+    history = fit.fit_run(again, dataset(clips), run, 2, val_data=dataset(clips), verbose=0)
     assert len(history["loss"]) == 2 and int(again.optimizer.iterations) == 4
 
 
@@ -200,22 +202,22 @@ class FakeResolver:
 ])
 def test_only_the_chief_writes(cluster, task, chief):
     strategy = type("Strategy", (), {"cluster_resolver": FakeResolver(cluster, *task)})()
-    assert training.is_chief(strategy) is chief
-    assert training.is_chief(tf.distribute.get_strategy())
+    assert distribute.is_chief(strategy) is chief
+    assert distribute.is_chief(tf.distribute.get_strategy())
 
 
 MULTI_WORKER_SCRIPT = textwrap.dedent("""
     import json, os, sys
     os.environ.pop("TF_CONFIG", None)
-    from audiosr import training
-    strategy = training.make_strategy("multi_worker")  # first, before any other TF work
+    from audiosr.train import distribute, experiment, fit
+    strategy = distribute.make_strategy("multi_worker")  # first, before any other TF work
     import numpy as np, tensorflow as tf
     x = np.random.default_rng(0).standard_normal((8, 512, 1)).astype("float32")
     data = tf.data.Dataset.from_tensor_slices((x, x)).batch(4)
-    model = training.build_compiled_model("wgan", 2, "tiny", 512, 1e-3, strategy=strategy, seed=0, n_critic=1,
+    model = experiment.build_compiled_model("wgan", 2, "tiny", 512, 1e-3, strategy=strategy, seed=0, n_critic=1,
                                           discriminator_filters=4)
-    history = training.fit_run(model, data, sys.argv[1], 1, val_data=data, verbose=0,
-                               write=training.is_chief(strategy))
+    history = fit.fit_run(model, data, sys.argv[1], 1, val_data=data, verbose=0,
+                               write=distribute.is_chief(strategy))
     is_mwms = isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
     print("RESULT " + json.dumps({"multi_worker": is_mwms, "replicas": strategy.num_replicas_in_sync,
                                   "epochs": len(history["loss"])}))

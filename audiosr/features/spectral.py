@@ -98,7 +98,7 @@ def _audio_batches(clips, batch_size, shuffle, seed):
     """Batches of (batch, T, 1) float32 high-res audio from arrays or a tf.data dataset.
 
     A dataset may yield audio batches or ``(spline_input, high_res)`` pairs
-    (as :func:`audiosr.data.make_dataset` does): only the high-res half is used.
+    (as :func:`audiosr.data.pipeline.make_dataset` does): only the high-res half is used.
     """
     if isinstance(clips, tf.data.Dataset):
         if isinstance(clips.element_spec, tuple):

@@ -2,7 +2,7 @@
 
 import keras
 
-from audiosr.layers import PhaseShuffle
+from audiosr.models.layers import PhaseShuffle
 
 
 def build_discriminator(input_length, base_filters=32, kernel_size=25, stride=4,

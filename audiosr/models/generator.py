@@ -5,7 +5,7 @@ import math
 
 import keras
 
-from audiosr.layers import KnownBand, PhaseSplit1D, ReplicaDropout, SubPixel1D
+from audiosr.models.layers import KnownBand, PhaseSplit1D, ReplicaDropout, SubPixel1D
 
 
 @dataclasses.dataclass(frozen=True)
@@ -119,7 +119,7 @@ def build_fast_generator(ratio, preset="fast", input_length=None, name="fastunet
     rate or below, and returns ``ratio`` output phases through SubPixel1D as
     a residual on the spline. With ``preset.known_band`` the residual's band
     below the low-res cut-off is set from the low-rate samples
-    (:class:`audiosr.layers.KnownBand`). ``T`` must be a multiple of
+    (:class:`audiosr.models.layers.KnownBand`). ``T`` must be a multiple of
     ``ratio * 2 ** (levels - 1)``.
     """
     preset = get_preset(preset)

@@ -1,7 +1,7 @@
 """UNetSR, GANSR and WGANSR: the study's models as keras.Model subclasses.
 
 Each wraps an AudioUNet generator (``model(x)`` is the generator's output) and
-overrides ``train_step`` / ``test_step`` with the losses of :mod:`audiosr.losses`, so
+overrides ``train_step`` / ``test_step`` with the losses of :mod:`audiosr.models.losses`, so
 plain ``model.fit(dataset)`` trains them. Datasets yield
 ``(spline_input, high_res)`` pairs of shape (batch, T, 1).
 
@@ -32,8 +32,8 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from audiosr import losses
-from audiosr.layers import replica_seed
+from audiosr.models import losses
+from audiosr.models.layers import replica_seed
 from audiosr.lowres import SAMPLE_RATE
 from audiosr.metrics import lsd_per_example, snr_per_example
 from audiosr.models.generator import length_multiple

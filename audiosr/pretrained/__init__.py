@@ -13,7 +13,7 @@ import json
 import os
 
 from audiosr.atomic import write_json_atomic
-from audiosr.corpora import Source, audio_in_folder
+from audiosr.data.corpora import Source, audio_in_folder
 
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
@@ -105,7 +105,7 @@ def export(trained_path, name, domain, ratio, preset="fast", out_dir=PACKAGE_DIR
     With ``data_root``, the held-out recordings of ``domain`` are scored
     (whole files, model vs spline) into the metadata. Returns the metadata.
     """
-    from audiosr.scoring import score_references, summarize
+    from audiosr.evaluation.scoring import score_references, summarize
     from audiosr.inference import load_model
     from audiosr.models import UNetSR, build_generator
     from audiosr.atomic import save_atomic

@@ -3,7 +3,7 @@
 Everything here is numpy/scipy (no TensorFlow), so the preparation pool
 starts fast and its processes stay small. Each function takes plain data
 and returns plain data that pickles cheaply back to the main process; the
-clips come back int16-coded as :mod:`audiosr.records` stores them.
+clips come back int16-coded as :mod:`audiosr.data.records` stores them.
 """
 
 import dataclasses
@@ -16,7 +16,7 @@ import soundfile
 
 from audiosr.audio_io import AudioFileError, load_audio
 from audiosr.lowres import simulate_lowres
-from audiosr.records import quantize
+from audiosr.data.records import quantize
 
 
 @dataclasses.dataclass(frozen=True)

@@ -13,8 +13,8 @@
 
 Everything is seeded, so running the same preparation again after an
 interruption redoes only the unfinished shards and yields the same bytes.
-The manifest (:class:`audiosr.records.Manifest`) says ``complete`` only at
-the very end, and :mod:`audiosr.data` reads nothing else.
+The manifest (:class:`audiosr.data.records.Manifest`) says ``complete`` only at
+the very end, and :mod:`audiosr.data.pipeline` reads nothing else.
 """
 
 import dataclasses
@@ -32,14 +32,14 @@ import time
 import numpy as np
 from tqdm.auto import tqdm
 
-from audiosr import corpora
+from audiosr.data import corpora
 from audiosr.atomic import remove_stale_partials, write_json_atomic
 from audiosr.audio_io import write_audio_atomic
-from audiosr.clips import ChunkTask, ClipSettings, process_chunk, scan_source
-from audiosr.corpora import SPLITS, NoAudioError, Source
+from audiosr.data.clips import ChunkTask, ClipSettings, process_chunk, scan_source
+from audiosr.data.corpora import SPLITS, NoAudioError, Source
 from audiosr.lowres import SAMPLE_RATE, SUPPORTED_RATIOS
-from audiosr.records import MANIFEST_NAME, Manifest, Shard, Split, encode_clip, write_shard_atomic
-from audiosr.synthetic import generate_clip
+from audiosr.data.records import MANIFEST_NAME, Manifest, Shard, Split, encode_clip, write_shard_atomic
+from audiosr.data.synthetic import generate_clip
 
 log = logging.getLogger(__name__)
 
@@ -244,13 +244,13 @@ def _skipped_after_cut(manifest):
 def prepare_corpus(sources, out_dir, num_clips, *, name=None, clip_seconds=0.5, sample_rate=SAMPLE_RATE,
                    ratios=(2, 4), seed=0, num_workers=2, shard_size=500, silence_db=-30.0, skipped=(),
                    info=None, overwrite=False, progress=True):
-    """Cut random clips from ``sources`` (:class:`audiosr.corpora.Source`) into shards in ``out_dir``.
+    """Cut random clips from ``sources`` (:class:`audiosr.data.corpora.Source`) into shards in ``out_dir``.
 
     ``num_clips``: clips for train (val and test get as many per second of
     audio), or a dict of clips per split. ``skipped``: files the layout
     already passed over, recorded in the manifest. Re-running with the same
     arguments resumes an interrupted run, or returns at once when complete.
-    Returns the :class:`audiosr.records.Manifest` (also written to ``out_dir/manifest.json``).
+    Returns the :class:`audiosr.data.records.Manifest` (also written to ``out_dir/manifest.json``).
     """
     sources = [dataclasses.replace(s, path=os.path.abspath(s.path)) for s in sources]
     if not sources:
@@ -333,7 +333,7 @@ def prepare_folder(folder, out_dir, num_clips, ratios=(2, 4), seed=0, val_fracti
 def prepare_vctk(root, out_dir, num_clips=50000, mode="multi", ratios=(2, 4), seed=0,
                  test_speakers=corpora.KULESHOV_TEST_SPEAKERS, num_val_speakers=4, speaker="p225",
                  num_val_utterances=8, num_test_utterances=8, mic="mic1", **options):
-    """VCTK (0.92 or 0.80 layout) split as in Kuleshov et al.; see :func:`audiosr.corpora.vctk_sources`."""
+    """VCTK (0.92 or 0.80 layout) split as in Kuleshov et al.; see :func:`audiosr.data.corpora.vctk_sources`."""
     sources, skipped, info = corpora.vctk_sources(
         root, mode=mode, test_speakers=test_speakers, num_val_speakers=num_val_speakers, speaker=speaker,
         num_val_utterances=num_val_utterances, num_test_utterances=num_test_utterances, mic=mic, seed=seed)
@@ -343,7 +343,7 @@ def prepare_vctk(root, out_dir, num_clips=50000, mode="multi", ratios=(2, 4), se
 
 def prepare_fma(root, out_dir, num_clips=50000, subset=None, metadata_dir=None, ratios=(2, 4), seed=0,
                 val_fraction=0.1, test_fraction=0.1, **options):
-    """FMA (fma_small / medium / large folders of MP3s) split by track; see :func:`audiosr.corpora.fma_sources`."""
+    """FMA (fma_small / medium / large folders of MP3s) split by track; see :func:`audiosr.data.corpora.fma_sources`."""
     sources, skipped, info = corpora.fma_sources(root, subset, metadata_dir, val_fraction, test_fraction, seed)
     return prepare_corpus(sources, out_dir, num_clips, ratios=ratios, seed=seed, skipped=skipped, info=info,
                           **options)
@@ -376,7 +376,7 @@ def prepare_synthetic(out_dir, num_clips=3000, utterance_seconds=4.0, val_fracti
                       progress=True, **options):
     """The embedded default data set, made without any download.
 
-    Writes speech-like and chirp recordings (:mod:`audiosr.synthetic`) as
+    Writes speech-like and chirp recordings (:mod:`audiosr.data.synthetic`) as
     FLAC files under ``out_dir/utterances/<split>/`` -- enough audio that
     ``num_clips`` training clips rarely overlap -- then prepares them like
     any corpus, so the val/test files serve whole-utterance evaluation.
@@ -394,7 +394,7 @@ def prepare_synthetic(out_dir, num_clips=3000, utterance_seconds=4.0, val_fracti
         paths = list(tqdm(workers.imap(_write_synthetic_utterance, jobs, chunksize=4), total=len(jobs),
                           desc="synthesise", unit="file", disable=not progress))
     sources = [Source(path, split, os.path.basename(path)) for path, split in zip(paths, splits)]
-    info = {"corpus": "synthetic", "generator": "audiosr.synthetic.generate_clip",
+    info = {"corpus": "synthetic", "generator": "audiosr.data.synthetic.generate_clip",
             "utterance_seconds": utterance_seconds, "utterances": {s: splits.count(s) for s in SPLITS}}
     return prepare_corpus(sources, out_dir, num_clips, ratios=ratios, seed=seed, num_workers=num_workers,
                           clip_seconds=clip_seconds, sample_rate=sample_rate, info=info, progress=progress,

@@ -1,8 +1,8 @@
-"""Training runs: distribution strategy, run folders, checkpoints that resume, logs.
+"""Fitting a compiled model in a run folder: checkpoints that resume after a kill, logs, samples.
 
-A run folder (named by :func:`run_name` after its settings) holds::
+A run folder (named by :func:`audiosr.train.experiment.run_name` after its settings) holds::
 
-    flags.txt            the settings it was started with (a valid absl flagfile)
+    flags.txt            the settings it was started with (written by experiments/train.py)
     checkpoints/         state.json (with the random-seed states) + the latest epoch's weights and
                          both optimizers' states
     best.keras           the model with the lowest validation loss so far
@@ -30,100 +30,20 @@ import keras
 import numpy as np
 
 from audiosr.atomic import remove_stale_partials, save_atomic, write_text_atomic
-from audiosr.callbacks import AudioSampleLogger, StopOnNonFiniteLoss
-from audiosr.history import read_history
+from audiosr.train.callbacks import AudioSampleLogger, StopOnNonFiniteLoss
+from audiosr.train.history import read_history
 from audiosr.lowres import SAMPLE_RATE
 
 LOGGER = logging.getLogger("audiosr")
-STRATEGIES = ("default", "mirrored", "multi_worker")
-PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 STATE_NAME = "state.json"
-
-
-def make_strategy(name):
-    """The tf.distribute strategy called ``name``.
-
-    "default": one device, no strategy. "mirrored": all local GPUs (or the
-    logical CPUs configured before TensorFlow started). "multi_worker":
-    synchronous training across the machines described by ``TF_CONFIG``
-    (without it, one local worker).
-    """
-    import tensorflow as tf
-
-    if name == "default":
-        return tf.distribute.get_strategy()
-    if name == "mirrored":
-        return tf.distribute.MirroredStrategy()
-    if name == "multi_worker":
-        if "TF_CONFIG" not in os.environ:
-            LOGGER.warning("strategy multi_worker without TF_CONFIG: training as a single local worker")
-        return tf.distribute.MultiWorkerMirroredStrategy()
-    raise ValueError(f"unknown strategy {name!r}; choose from {STRATEGIES}")
-
-
-def set_precision(name):
-    """Make ``name`` Keras' global dtype policy; models built afterwards compute in it.
-
-    "float32": full precision. "mixed_bfloat16" / "mixed_float16": float32
-    weights, bfloat16 / float16 computation (GPU tensor cores, CPUs with
-    native bfloat16). The models keep their residual sum, discriminator
-    score and losses in float32, and under "mixed_float16" both optimizers
-    scale the loss. Call it before building the model.
-    """
-    if name not in PRECISIONS:
-        raise ValueError(f"unknown precision {name!r}; choose from {PRECISIONS}")
-    keras.mixed_precision.set_global_policy(name)
-
-
-def is_chief(strategy):
-    """Whether this process writes the run's files (always, except non-chief multi-worker tasks)."""
-    resolver = getattr(strategy, "cluster_resolver", None)
-    if resolver is None:
-        return True
-    cluster = resolver.cluster_spec().as_dict()
-    if not cluster:
-        return True
-    task_type, task_id = resolver.task_type, resolver.task_id
-    return task_type == "chief" or (task_type == "worker" and task_id == 0 and "chief" not in cluster)
-
-
-def run_name(dataset, ratio, model, content, preset, seed):
-    """The folder name of a run, e.g. ``vctk-r2-wgan-c-paper-s0``."""
-    return f"{dataset}-r{int(ratio)}-{model}{'-c' if content else ''}-{preset}-s{int(seed)}"
-
-
-
-
-def build_compiled_model(kind, ratio, preset, input_length, learning_rate, strategy=None, content_network=None,
-                         content_weight=1.0, seed=None, jit_compile=False, steps_per_execution=1, **model_kwargs):
-    """``audiosr.models.build_model`` + Adam(``learning_rate``) for every optimizer, inside ``strategy``'s scope.
-
-    Load a ``content_network`` under the same scope too. ``jit_compile``
-    (True / False, passed on as given) compiles each training step with XLA;
-    ``steps_per_execution`` runs that many steps per call from Python.
-    ``learning_rate`` is used as given whatever the global batch size: when
-    the batch grows with the number of replicas, scale it yourself (linearly
-    is the usual rule for Adam at moderate sizes).
-    """
-    import tensorflow as tf
-
-    from audiosr.models import build_model
-
-    strategy = strategy or tf.distribute.get_strategy()
-    with strategy.scope():
-        model = build_model(kind, ratio, preset=preset, input_length=input_length, content_network=content_network,
-                            content_weight=content_weight, seed=seed, **model_kwargs)
-        optimizers = {"optimizer": keras.optimizers.Adam(learning_rate)}
-        if kind != "unet":
-            optimizers["d_optimizer"] = keras.optimizers.Adam(learning_rate)
-        model.compile(**optimizers, jit_compile=bool(jit_compile), steps_per_execution=int(steps_per_execution))
-    return model
 
 
 def seed_states(model):
     """The model's random-seed state variables (every Keras SeedGenerator in it), in a fixed order."""
     weights = {id(weight) for weight in model.weights}
     return [variable for variable in model.variables if id(variable) not in weights]
+
+
 class RunCheckpoint(keras.callbacks.Callback):
     """Saves the full training state every epoch and the best model by ``monitor``.
 

@@ -21,7 +21,7 @@ of SNR per clip (far below what any model reaches), and decoding it is one
 cast and one multiply per batch. Records are serialized deterministically,
 so the same preparation gives the same bytes in every process.
 
-The writer (:mod:`audiosr.prep`) and the reader (:mod:`audiosr.data`) both
+The writer (:mod:`audiosr.data.prepare`) and the reader (:mod:`audiosr.data.pipeline`) both
 use this module. TensorFlow is imported only by the functions that need it,
 so preparation's worker processes start fast and stay small.
 """
@@ -179,7 +179,7 @@ class Manifest:
         path = os.path.join(os.fspath(folder), MANIFEST_NAME)
         if not os.path.isfile(path):
             raise DataSetError(f"{path} not found: {folder} is not a prepared data set "
-                               "(make one with audiosr.prep or a data_prep/ script)")
+                               "(make one with audiosr.data.prepare or a data_prep/ script)")
         try:
             with open(path, encoding="utf-8") as handle:
                 manifest = cls.from_json(json.load(handle))

@@ -1,7 +1,7 @@
 """Keras callbacks for training runs: stop on NaN, listen to a clip, respect a time or step budget.
 
 They take plain arguments (folders, arrays, seconds), so any ``model.fit``
-can use them; :mod:`audiosr.training` wires them into a run.
+can use them; :mod:`audiosr.train` wires them into a run.
 """
 
 import math

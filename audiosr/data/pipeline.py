@@ -1,6 +1,6 @@
 """Reading prepared data sets: the tf.data pipeline that feeds the models, and their recordings.
 
-The format (shards, records, manifest) is defined in :mod:`audiosr.records`.
+The format (shards, records, manifest) is defined in :mod:`audiosr.data.records`.
 Only shards listed in a *complete* manifest are read, so a half-finished
 preparation never is.
 
@@ -13,7 +13,7 @@ import os
 
 import tensorflow as tf
 
-from audiosr.records import (
+from audiosr.data.records import (
     INT16_FULL_SCALE, MANIFEST_NAME, DataSetError, Manifest, lowres_key, training_features,
 )
 

@@ -1,6 +1,6 @@
 """The study's Figure 3: SNR and LSD per ratio (rows) and method (columns), as markdown and CSV.
 
-Inputs are plain results, ``audiosr.scoring.summarize`` dicts per ratio, so
+Inputs are plain results, ``audiosr.evaluation.scoring.summarize`` dicts per ratio, so
 the study's report, the benchmark and anyone's notebook print the same table.
 The figures live in :mod:`audiosr.plots`.
 """

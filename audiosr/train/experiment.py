@@ -1,0 +1,194 @@
+"""A training run from its settings: the one place that turns settings into a built, fitted model.
+
+:class:`RunSettings` holds everything that defines a run (the model, its
+data, the optimizer, the schedule, where it computes); :func:`run_experiment`
+checks them, builds the model and the data pipelines, fits in a resumable
+run folder (:func:`audiosr.train.fit.fit_run`) and returns a
+:class:`RunResult`. The entry points (experiments/train.py, the demo, the
+quality benchmark) only turn their flags into settings.
+
+>>> settings = RunSettings(model="unet", ratio=2, dataset="synthetic", preset="cpu", epochs=3)
+>>> result = run_experiment(settings, os.path.join("runs", settings.name))
+>>> print(result.summary())
+"""
+
+import dataclasses
+import logging
+import os
+import time
+
+import keras
+
+from audiosr.data.pipeline import dataset_dir, make_dataset
+from audiosr.data.records import Manifest
+from audiosr.train.distribute import is_chief, make_strategy, set_precision
+from audiosr.train.fit import fit_run
+
+LOGGER = logging.getLogger("audiosr")
+
+
+def run_name(dataset, ratio, model, content, preset, seed):
+    """The folder name of a run, e.g. ``vctk-r2-wgan-c-paper-s0``."""
+    return f"{dataset}-r{int(ratio)}-{model}{'-c' if content else ''}-{preset}-s{int(seed)}"
+
+
+def build_compiled_model(kind, ratio, preset, input_length, learning_rate, strategy=None, content_network=None,
+                         content_weight=1.0, seed=None, jit_compile=False, steps_per_execution=1, **model_kwargs):
+    """``audiosr.models.build_model`` + Adam(``learning_rate``) for every optimizer, inside ``strategy``'s scope.
+
+    Load a ``content_network`` under the same scope too. ``jit_compile``
+    (True / False, passed on as given) compiles each training step with XLA;
+    ``steps_per_execution`` runs that many steps per call from Python.
+    ``learning_rate`` is used as given whatever the global batch size: when
+    the batch grows with the number of replicas, scale it yourself (linearly
+    is the usual rule for Adam at moderate sizes).
+    """
+    import tensorflow as tf
+
+    from audiosr.models import build_model
+
+    strategy = strategy or tf.distribute.get_strategy()
+    with strategy.scope():
+        model = build_model(kind, ratio, preset=preset, input_length=input_length, content_network=content_network,
+                            content_weight=content_weight, seed=seed, **model_kwargs)
+        optimizers = {"optimizer": keras.optimizers.Adam(learning_rate)}
+        if kind != "unet":
+            optimizers["d_optimizer"] = keras.optimizers.Adam(learning_rate)
+        model.compile(**optimizers, jit_compile=bool(jit_compile), steps_per_execution=int(steps_per_execution))
+    return model
+
+
+@dataclasses.dataclass(frozen=True)
+class RunSettings:
+    """Everything that defines a training run; the defaults are the study's (WGAN, paper preset, 50 epochs).
+
+    ``data_dir`` defaults to the prepared set named ``dataset``
+    (:func:`audiosr.data.pipeline.dataset_dir`). ``clip_value=None`` turns
+    the WGAN's weight clipping off. ``steps_per_epoch=None`` makes an epoch
+    one pass over the training split; ``validation_steps=None`` scores the
+    whole validation split.
+    """
+
+    model: str = "wgan"
+    ratio: int = 2
+    dataset: str = "vctk"
+    data_dir: str = None
+    preset: str = "paper"
+    content: bool = False
+    content_network: str = "vggish"
+    content_weight: float = 1.0
+    stft_weight: float = 0.0
+    epochs: int = 50
+    learning_rate: float = 1e-4
+    batch_size: int = 64
+    seed: int = 0
+    strategy: str = "default"
+    precision: str = "float32"
+    jit_compile: bool = False
+    steps_per_execution: int = 1
+    lambda_adv: float = 0.01
+    discriminator_filters: int = 32
+    n_critic: int = 5
+    clip_value: float = 0.01
+    gp_weight: float = 0.0
+    steps_per_epoch: int = None
+    validation_steps: int = None
+    verbose: int = 1
+
+    @property
+    def name(self):
+        """The default run folder name, e.g. ``vctk-r2-wgan-c-paper-s0``."""
+        return run_name(self.dataset, self.ratio, self.model, self.content, self.preset, self.seed)
+
+    @property
+    def prepared_dir(self):
+        """The prepared data set this run reads."""
+        return os.fspath(self.data_dir) if self.data_dir else dataset_dir(self.dataset)
+
+    def model_kwargs(self):
+        """Keyword arguments of ``audiosr.models.build_model`` beyond kind, ratio, preset and content network."""
+        kwargs = {"content_weight": self.content_weight, "stft_weight": self.stft_weight, "seed": self.seed}
+        if self.model != "unet":
+            kwargs.update(lambda_adv=self.lambda_adv, discriminator_filters=self.discriminator_filters)
+        if self.model == "wgan":
+            kwargs.update(n_critic=self.n_critic, clip_value=self.clip_value or None, gp_weight=self.gp_weight)
+        return kwargs
+
+
+@dataclasses.dataclass(frozen=True)
+class RunResult:
+    """What a run left: its folder, its whole history and optimizer steps (earlier sessions included), and the
+    seconds this call trained."""
+
+    run_dir: str
+    history: dict
+    steps: int
+    seconds: float
+
+    @property
+    def best_model_path(self):
+        return os.path.join(self.run_dir, "best.keras")
+
+    @property
+    def best_epoch(self):
+        """Index of the epoch with the lowest validation loss (None before any validation)."""
+        losses = self.history.get("val_loss")
+        return min(range(len(losses)), key=losses.__getitem__) if losses else None
+
+    def summary(self):
+        """One line: epochs, the best validation loss, SNR and LSD, and where the best model is."""
+        best = self.best_epoch
+        if best is None:
+            return f"{self.run_dir}: no validated epoch"
+        h = self.history
+        return (f"{self.run_dir}: {len(h['val_loss'])} epochs; best val_loss {h['val_loss'][best]:.4g} at epoch "
+                f"{best + 1} (val SNR {h['val_snr'][best]:.2f} dB, LSD {h['val_lsd'][best]:.3f}) -> "
+                f"{self.best_model_path}")
+
+
+def run_experiment(settings, run_dir, callbacks=(), before_write=None):
+    """Train (or resume) the run ``settings`` describe in ``run_dir``; returns a :class:`RunResult`.
+
+    Every check that can refuse the settings (the strategy and compile
+    options, the prepared set, its ratio and splits, the content network)
+    runs before anything is written; then ``before_write(run_dir)`` is
+    called on the writing process (the chief), which is where an entry point
+    records or compares the settings it was started with. ``callbacks`` go
+    to ``fit`` (e.g. a time or step budget). Sets the global random seed and
+    dtype policy of the process.
+    """
+    from audiosr.models import check_compile_options
+
+    strategy = make_strategy(settings.strategy)  # first: multi-worker collectives precede other TF work
+    check_compile_options(strategy, settings.jit_compile, settings.steps_per_execution)
+    keras.utils.set_random_seed(settings.seed)
+    set_precision(settings.precision)  # before any model or content network is built
+    ratio, data_dir = int(settings.ratio), settings.prepared_dir
+    manifest = Manifest.load(data_dir)  # a missing, unfinished or unsuitable set stops here
+    manifest.check_ratio(ratio, data_dir)
+    for split in ("train", "val"):
+        manifest.split(split, data_dir)
+    content_network = None
+    if settings.content:  # an unavailable network stops here too
+        from audiosr.features import load_content_network
+
+        with strategy.scope():
+            content_network = load_content_network(settings.content_network)
+    chief = is_chief(strategy)
+    if chief and before_write is not None:
+        before_write(run_dir)
+    LOGGER.info("run %s on %d replica(s)", run_dir, strategy.num_replicas_in_sync)
+    model = build_compiled_model(settings.model, ratio, settings.preset, manifest.clip_samples,
+                                 settings.learning_rate, strategy=strategy, content_network=content_network,
+                                 jit_compile=settings.jit_compile, steps_per_execution=settings.steps_per_execution,
+                                 **settings.model_kwargs())
+    train_data = make_dataset(data_dir, "train", ratio, settings.batch_size, shuffle=True, seed=settings.seed,
+                              repeat=settings.steps_per_epoch is not None)
+    val_data = make_dataset(data_dir, "val", ratio, settings.batch_size, shuffle=False, deterministic=True,
+                            drop_remainder=False)
+    started = time.monotonic()
+    history = fit_run(model, train_data, run_dir, settings.epochs, val_data=val_data,
+                      steps_per_epoch=settings.steps_per_epoch, validation_steps=settings.validation_steps,
+                      write=chief, callbacks=callbacks, verbose=settings.verbose)
+    return RunResult(os.fspath(run_dir), history, int(model.optimizer.iterations),
+                     time.monotonic() - started)
