@@ -17,6 +17,7 @@ A README command that is neither run nor listed fails the test, so new
 commands are picked up by it as they are written.
 """
 
+import ast
 import re
 import shlex
 import shutil
@@ -75,6 +76,29 @@ def test_readme_lists_commands_and_the_exceptions_are_current():
     commands = {normalized(c) for c in readme_commands(README.read_text())}
     assert any(c.startswith("make data-vctk") for c in commands)
     assert set(NOT_RUN) <= commands, f"NOT_RUN names commands the README no longer has: {set(NOT_RUN) - commands}"
+
+
+def layout_modules(text):
+    """The ``.py`` files the README's layout tree lists under audiosr/, as paths relative to it."""
+    block = re.search(r"^## Layout\n.*?^```\n(.*?)^```", text, flags=re.S | re.M).group(1)
+    folders, listed = [], set()
+    for line in block.splitlines():
+        depth = (len(line) - len(line.lstrip())) // 2
+        name = line.split()[0]
+        folders = folders[:depth]
+        if name.endswith("/"):
+            folders.append(name.rstrip("/"))
+        elif name.endswith(".py") and folders[:1] == ["audiosr"]:
+            listed.add("/".join([*folders[1:], name]))
+    return listed
+
+
+def test_readme_layout_lists_every_module_of_the_library():
+    package = make_flow.ROOT / "audiosr"
+    modules = {p.relative_to(package).as_posix() for p in package.rglob("*.py") if p.name != "__init__.py"}
+    assert layout_modules(README.read_text()) == modules
+    for path in package.rglob("*.py"):
+        assert ast.get_docstring(ast.parse(path.read_text())), f"{path} has no module docstring saying what it owns"
 
 
 def make_files(copy, shared_data):

@@ -1,5 +1,5 @@
-"""The layers the study adds to Keras: 1D subpixel upsampling, phase shuffle, and
-dropout that draws a different mask on every tf.distribute replica."""
+"""The layers the models add to Keras: 1D subpixel upsampling and its inverse, phase shuffle, the known
+low band of the fast generator, and dropout that draws a different mask on every tf.distribute replica."""
 
 import keras
 import tensorflow as tf
@@ -22,20 +22,27 @@ def replica_seed(seed_generator):
     return tf.cast(tf.math.floormod(seed, tf.int32.max - 1), tf.int32)  # as Keras casts its seeds
 
 
+class RatioLayer(keras.layers.Layer):
+    """A layer set by an integer ratio r >= 1 (the upsampling ratio), saved with it in its config."""
+
+    def __init__(self, ratio, **kwargs):
+        super().__init__(**kwargs)
+        if int(ratio) < 1:
+            raise ValueError(f"{type(self).__name__} ratio must be >= 1, got {ratio}")
+        self.ratio = int(ratio)
+
+    def get_config(self):
+        return {**super().get_config(), "ratio": self.ratio}
+
+
 @keras.saving.register_keras_serializable(package="audiosr")
-class SubPixel1D(keras.layers.Layer):
+class SubPixel1D(RatioLayer):
     """1D phase shift: (batch, W, r*C) -> (batch, r*W, C).
 
     ``out[b, x, c] = in[b, x // r, C * (x % r) + c]``: each group of ``r``
     channels becomes ``r`` consecutive samples (Shi et al.'s subpixel
     convolution, as Kuleshov et al. use it for audio).
     """
-
-    def __init__(self, ratio, **kwargs):
-        super().__init__(**kwargs)
-        if int(ratio) < 1:
-            raise ValueError(f"SubPixel1D ratio must be >= 1, got {ratio}")
-        self.ratio = int(ratio)
 
     def call(self, inputs):
         channels = inputs.shape[-1]
@@ -49,8 +56,6 @@ class SubPixel1D(keras.layers.Layer):
         width = None if width is None else width * self.ratio
         return (batch, width, channels // self.ratio)
 
-    def get_config(self):
-        return {**super().get_config(), "ratio": self.ratio}
 
 
 @keras.saving.register_keras_serializable(package="audiosr")
@@ -100,19 +105,13 @@ class ReplicaDropout(keras.layers.Dropout):
 
 
 @keras.saving.register_keras_serializable(package="audiosr")
-class PhaseSplit1D(keras.layers.Layer):
+class PhaseSplit1D(RatioLayer):
     """The inverse of :class:`SubPixel1D`: (batch, r*W, C) -> (batch, W, r*C).
 
     Each run of ``r`` consecutive samples becomes one step of ``r*C``
     channels, so a network can work at 1/r of the time resolution without
     discarding a sample.
     """
-
-    def __init__(self, ratio, **kwargs):
-        super().__init__(**kwargs)
-        if int(ratio) < 1:
-            raise ValueError(f"PhaseSplit1D ratio must be >= 1, got {ratio}")
-        self.ratio = int(ratio)
 
     def call(self, inputs):
         batch, length = ops.shape(inputs)[0], ops.shape(inputs)[1]
@@ -122,9 +121,6 @@ class PhaseSplit1D(keras.layers.Layer):
         batch, length, channels = input_shape
         length = None if length is None else length // self.ratio
         return (batch, length, channels * self.ratio)
-
-    def get_config(self):
-        return {**super().get_config(), "ratio": self.ratio}
 
 
 def known_band_filter(ratio):
@@ -144,7 +140,7 @@ def known_band_filter(ratio):
 
 
 @keras.saving.register_keras_serializable(package="audiosr")
-class KnownBand(keras.layers.Layer):
+class KnownBand(RatioLayer):
     """Replace the low band of a predicted residual by the one the input fixes.
 
     Inputs ``[residual, spline]`` at the high rate (the model's output is
@@ -156,8 +152,7 @@ class KnownBand(keras.layers.Layer):
     """
 
     def __init__(self, ratio, **kwargs):
-        super().__init__(**kwargs)
-        self.ratio = int(ratio)
+        super().__init__(ratio, **kwargs)
         self._kernel = known_band_filter(self.ratio).reshape(-1, 1, 1)
 
     def call(self, inputs):
@@ -170,6 +165,3 @@ class KnownBand(keras.layers.Layer):
 
     def compute_output_shape(self, input_shapes):
         return input_shapes[0]
-
-    def get_config(self):
-        return {**super().get_config(), "ratio": self.ratio}
