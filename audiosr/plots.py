@@ -1,11 +1,9 @@
-"""Every figure: spectrogram comparisons (the study's Figures 5-8), validation-loss curves
-(Figure 4) and images for TensorBoard.
+"""Every figure: spectrogram comparisons (the study's Figures 5-8), loss curves (Figure 4, from
+histories the caller reads) and images for TensorBoard.
 
 Uses matplotlib's non-interactive Agg backend; every PNG is written to a
 temporary name and renamed, so a reader never finds half a picture.
 """
-
-import os
 
 import matplotlib
 
@@ -14,7 +12,6 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from audiosr.atomic import atomic_path  # noqa: E402
-from audiosr.train.history import read_history  # noqa: E402
 
 SPECTROGRAM_N_FFT = 1024
 SPECTROGRAM_HOP = 256
@@ -80,13 +77,6 @@ def plot_loss_curves(histories, path, metric="val_loss", title=None):
     if title:
         axis.set_title(title)
     save_figure_atomic(figure, path)
-
-
-def plot_validation_curves(history_paths, path, metric="val_loss", title=None):
-    """Figure 4: ``metric`` per epoch for each run (label -> history CSV path); returns labels plotted."""
-    histories = {label: read_history(p) for label, p in history_paths.items() if os.path.isfile(p)}
-    plot_loss_curves(histories, path, metric=metric, title=title)
-    return [label for label, history in histories.items() if history.get(metric)]
 
 
 def figure_to_array(figure):

@@ -64,8 +64,7 @@ def run(fv):
     """Write the report the flags in ``fv`` describe; returns the Figure 3 summaries {ratio: {method: ...}}."""
     from audiosr.data.pipeline import dataset_dir, split_sources
     from audiosr.inference import load_model
-    from audiosr.plots import plot_validation_curves
-    from audiosr.evaluation.reporting import write_figure3
+    from audiosr.evaluation.reporting import plot_validation_curves, write_figure3
     from audiosr.evaluation.scoring import plot_spectrogram_comparison, score_references, summarize, write_scores_csv
 
     data_dir = fv.data_dir or dataset_dir(fv.dataset)

@@ -18,7 +18,7 @@ import time
 import pytest
 from absl import flags
 
-from audiosr import features, plots
+from audiosr import features
 from audiosr.data import prepare
 from audiosr.evaluation import reporting
 from audiosr.train import distribute, fit
@@ -212,7 +212,7 @@ def test_model_names_parse_both_ways():
 def test_read_history_and_validation_curves(tmp_path):
     (tmp_path / "a.csv").write_text("epoch,loss,val_loss\n0,2.0,1.5\n1,1.0,0.5\n")
     assert read_history(tmp_path / "a.csv") == {"loss": [2.0, 1.0], "val_loss": [1.5, 0.5]}
-    plotted = plots.plot_validation_curves({"A": tmp_path / "a.csv", "B": tmp_path / "missing.csv"},
+    plotted = reporting.plot_validation_curves({"A": tmp_path / "a.csv", "B": tmp_path / "missing.csv"},
                                                tmp_path / "curves.png")
     assert plotted == ["A"] and (tmp_path / "curves.png").read_bytes().startswith(PNG_MAGIC)
 

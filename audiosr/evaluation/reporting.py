@@ -1,8 +1,9 @@
-"""The study's Figure 3: SNR and LSD per ratio (rows) and method (columns), as markdown and CSV.
+"""The study's tables and run figures: Figure 3 (SNR and LSD per ratio and method, markdown and CSV)
+and Figure 4 (each run's validation loss per epoch, read from its history.csv).
 
 Inputs are plain results, ``audiosr.evaluation.scoring.summarize`` dicts per ratio, so
 the study's report, the benchmark and anyone's notebook print the same table.
-The figures live in :mod:`audiosr.plots`.
+The drawing itself is :mod:`audiosr.plots`.
 """
 
 import csv
@@ -11,6 +12,7 @@ import math
 import os
 
 from audiosr.atomic import write_text_atomic
+from audiosr.train.history import read_history
 
 # Column order of Figure 3; methods outside it are appended in the order met.
 METHOD_ORDER = ("Spline", "UNet", "UNet-C", "GAN", "GAN-C", "WGAN", "WGAN-C")
@@ -88,3 +90,12 @@ def write_figure3(summaries, out_dir, stem="figure3", title=None):
     write_text_atomic(paths[0], markdown)
     write_text_atomic(paths[1], figure3_csv(summaries))
     return markdown, paths
+
+
+def plot_validation_curves(history_paths, path, metric="val_loss", title=None):
+    """Figure 4: ``metric`` per epoch for each run (label -> history CSV path); returns labels plotted."""
+    histories = {label: read_history(p) for label, p in history_paths.items() if os.path.isfile(p)}
+    from audiosr.plots import plot_loss_curves
+
+    plot_loss_curves(histories, path, metric=metric, title=title)
+    return [label for label, history in histories.items() if history.get(metric)]
