@@ -307,14 +307,10 @@ def _score_table(rows, methods):
 
 
 def _plot_file(path, name, plot_dir, reference, estimates, ratio, sample_rate):
-    from audiosr.baselines import sinc_upsample
-    from audiosr.lowres import decimate
-    from audiosr.plots import plot_spectrograms
+    from audiosr.evaluation.scoring import plot_comparison
 
-    low_res = sinc_upsample(decimate(reference, ratio), ratio, length=reference.shape[0])
-    signals = {"reference": reference, f"low-res input ({sample_rate / ratio / 1000:g} kHz)": low_res, **estimates}
     target = pathlib.Path(plot_dir) / name.parent / f"{name.name}.png"
-    plot_spectrograms(signals, sample_rate, target, title=f"{path.name}: x{ratio} super-resolution")
+    plot_comparison(reference, estimates, sample_rate, target, title=f"{path.name}: x{ratio} super-resolution")
 
 
 def run_evaluate(args):
@@ -469,7 +465,7 @@ def build_parser():
                     help="interpolation to compare with; repeatable (default: spline)")
     ev.add_argument("--csv", metavar="FILE", help="also write per-file scores (file, method, snr, lsd) as CSV")
     ev.add_argument("--plot", metavar="DIR",
-                    help="write a spectrogram PNG per file: reference, low-res input, baselines, models")
+                    help="write a spectrogram PNG per file: reference, baselines, models")
     ev.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     ev.set_defaults(run=run_evaluate)
 

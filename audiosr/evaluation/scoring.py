@@ -137,12 +137,17 @@ def write_scores_csv(rows, path):
     write_text_atomic(path, buffer.getvalue())
 
 
-def plot_spectrogram_comparison(path, ratio, models, out_path, seconds=3.0):
-    """The study's Figures 5-8: spectrograms of the first ``seconds`` of recording ``path``: the
-    high-res target, its spline reconstruction and every model's (``models``: label -> model), one row each."""
+def plot_comparison(reference, estimates, sample_rate, out_path, title=None):
+    """The one comparison figure: the high-res target's spectrogram above each method's (label -> signal)."""
     from audiosr.plots import plot_spectrograms
 
+    plot_spectrograms({"High-res target": reference, **estimates}, sample_rate, out_path, title=title)
+
+
+def plot_spectrogram_comparison(path, ratio, models, out_path, seconds=3.0):
+    """The study's Figures 5-8: :func:`plot_comparison` of the first ``seconds`` of recording ``path``,
+    upsampled by spline and by every model (``models``: label -> model)."""
     y = load_reference(path)[: int(seconds * SAMPLE_RATE)]
     estimates = reconstruct(y, ratio, models, baselines=("spline",))
-    signals = {"High-res target": y, "Spline": estimates.pop("spline"), **estimates}
-    plot_spectrograms(signals, SAMPLE_RATE, out_path, title=f"{os.path.basename(path)}, r = {ratio}")
+    estimates = {"Spline": estimates.pop("spline"), **estimates}
+    plot_comparison(y, estimates, SAMPLE_RATE, out_path, title=f"{os.path.basename(path)}, r = {ratio}")

@@ -1,4 +1,4 @@
-"""The study's losses (L2, adversarial, WGAN critic, gradient penalty, content), written once and shared
+"""The losses (L2, adversarial, WGAN critic, gradient penalty, content, multi-resolution STFT), written once and shared
 by the models.
 
 All take batches and return scalar float32 means over the (per-replica)

@@ -1,11 +1,12 @@
 """Pretrained models shipped inside the package, and the recipe that made them.
 
-Each shipped model is ``<name>.keras`` (float16 weights) beside
-``<name>.json`` (ratio, rates, training data, held-out scores) in this folder.
-``make pretrained`` reproduces them from the public recordings in
-``../shared/data``: :func:`training_sources` splits those recordings with the
-held-out set below left out for scoring, and :func:`export` turns a trained
-run into a small inference model.
+Each shipped model is ``<name>.keras`` (float32 weights, an inference-only
+UNetSR) beside ``<name>.json`` (ratio, rates, training data, the flags it was
+trained with, held-out scores) in this folder. A source checkout reproduces
+them from the public recordings in ``../shared/data`` (``make pretrained``):
+:func:`training_sources` splits those recordings with the held-out set below
+left out for scoring, and :func:`export` turns a trained run into a small
+inference model.
 """
 
 import fnmatch
