@@ -94,3 +94,14 @@ def test_flags_text_round_trips_through_a_flagfile(at_root, tmp_path):
     again = parse(tmp_path / "flags.txt")
     assert train_app.flags_text(again) == text
     assert again.model == "gan" and again.content and again.dataset == "fma" and again.epochs == 50
+
+
+def test_every_training_flag_is_a_run_setting():
+    """train.py only parses: each of its flags but the run folder's name and place is a RunSettings field."""
+    import dataclasses
+
+    from audiosr.train.experiment import RunSettings
+
+    fv = flags.FlagValues()
+    train_app.define_flags(fv)
+    assert {f.name for f in dataclasses.fields(RunSettings)} == set(fv) - {"logdir", "run_name"}

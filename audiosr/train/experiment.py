@@ -190,5 +190,5 @@ def run_experiment(settings, run_dir, callbacks=(), before_write=None):
     history = fit_run(model, train_data, run_dir, settings.epochs, val_data=val_data,
                       steps_per_epoch=settings.steps_per_epoch, validation_steps=settings.validation_steps,
                       write=chief, callbacks=callbacks, verbose=settings.verbose)
-    return RunResult(os.fspath(run_dir), history, int(model.optimizer.iterations),
-                     time.monotonic() - started)
+    steps = int(keras.ops.convert_to_numpy(model.optimizer.iterations))  # a MirroredVariable under a strategy
+    return RunResult(os.fspath(run_dir), history, steps, time.monotonic() - started)
