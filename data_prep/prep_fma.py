@@ -11,9 +11,8 @@ with ``--dataset=fma-<subset>``.
 from absl import app, flags, logging
 
 import prep_flags
-from audiosr.data import pipeline
-from audiosr.data import download
-from audiosr.data import prepare
+from audiosr.data import download, pipeline, prepare
+from audiosr.flag_checks import require_finite_floats
 
 flags.DEFINE_string("fma_dir", None, "Folder holding fma_<subset>/ (and fma_metadata/), or fma_<subset>/ itself.")
 flags.DEFINE_enum("subset", "medium", ["small", "medium", "large", "full"], "FMA subset.")
@@ -44,4 +43,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    require_finite_floats()
     app.run(main)

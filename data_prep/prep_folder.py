@@ -9,6 +9,7 @@ from absl import app, flags, logging
 
 import prep_flags
 from audiosr.data import prepare
+from audiosr.flag_checks import require_finite_floats
 
 flags.DEFINE_string("folder", None, "Folder of audio files (searched recursively).")
 flags.DEFINE_float("val_fraction", 0.1, "Fraction of files (or sub-folders) for validation.")
@@ -31,4 +32,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    require_finite_floats()
     app.run(main)

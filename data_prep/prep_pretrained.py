@@ -12,6 +12,7 @@ from absl import app, flags, logging
 
 import prep_flags
 from audiosr.data import prepare
+from audiosr.flag_checks import require_finite_floats
 from audiosr.pretrained import HELD_OUT, training_sources
 
 flags.DEFINE_enum("domain", "speech", sorted(HELD_OUT), "Which recordings: speech or music.")
@@ -34,4 +35,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    require_finite_floats()
     app.run(main)

@@ -7,6 +7,7 @@ from absl import app, flags, logging
 
 import prep_flags
 from audiosr.data import prepare
+from audiosr.flag_checks import require_finite_floats
 
 flags.DEFINE_float("utterance_seconds", 4.0, "Length of each synthetic recording.")
 flags.DEFINE_float("val_fraction", 0.1, "Fraction of recordings for validation.")
@@ -27,4 +28,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    require_finite_floats()
     app.run(main)

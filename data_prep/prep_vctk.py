@@ -11,10 +11,8 @@ with ``--dataset=vctk-single``.
 from absl import app, flags, logging
 
 import prep_flags
-from audiosr.data import corpora
-from audiosr.data import pipeline
-from audiosr.data import download
-from audiosr.data import prepare
+from audiosr.data import corpora, download, pipeline, prepare
+from audiosr.flag_checks import require_finite_floats
 
 flags.DEFINE_string("vctk_dir", None, "VCTK folder (0.92 wav48_silence_trimmed/ or 0.80 wav48/ layout).")
 flags.DEFINE_bool("download", False, "Download VCTK 0.92 from Edinburgh DataShare when --vctk_dir is not given.")
@@ -50,4 +48,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    require_finite_floats()
     app.run(main)

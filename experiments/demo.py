@@ -17,6 +17,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags  # noqa: E402
 
+from audiosr.flag_checks import require_finite_floats  # noqa: E402
+
 from audiosr.data.pipeline import dataset_dir  # noqa: E402
 
 flags.DEFINE_string("data_dir", dataset_dir("synthetic"), "Where the synthetic set is (or will be) prepared.")
@@ -69,4 +71,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    require_finite_floats()
     app.run(main)

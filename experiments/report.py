@@ -21,6 +21,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags, logging  # noqa: E402
 
+from audiosr.flag_checks import require_finite_floats  # noqa: E402
+
 STUDY_MODELS = "unet,unet-c,gan,gan-c,wgan,wgan-c"
 
 
@@ -104,4 +106,5 @@ def main(argv):
 
 if __name__ == "__main__":
     define_flags()
+    require_finite_floats()
     app.run(main)

@@ -23,6 +23,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags, logging  # noqa: E402
 
+from audiosr.flag_checks import require_finite_floats  # noqa: E402
+
 EXIT_USAGE, EXIT_NON_FINITE = 2, 3
 SETTINGS_NAME = "flags.txt"
 # Flags that may change between the start of a run and its resumption.
@@ -170,4 +172,5 @@ def main(argv):
 
 if __name__ == "__main__":
     define_flags()
+    require_finite_floats()
     app.run(main)

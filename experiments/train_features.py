@@ -19,6 +19,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags, logging  # noqa: E402
 
+from audiosr.flag_checks import require_finite_floats  # noqa: E402
+
 
 def define_flags(fv=flags.FLAGS):
     """Define this app's flags on ``fv``."""
@@ -102,4 +104,5 @@ def main(argv):
 
 if __name__ == "__main__":
     define_flags()
+    require_finite_floats()
     app.run(main)

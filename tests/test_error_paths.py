@@ -235,3 +235,32 @@ def test_training_on_an_unfinished_data_set_is_one_line_exit_2_and_writes_nothin
     (line,) = [line for line in result.stderr.splitlines() if "unfinished" in line]
     assert str(data_dir) in line
     assert not logdir.exists()
+
+
+def test_require_finite_floats_refuses_nan_and_inf_and_keeps_finite_and_unset_values():
+    from absl import flags
+
+    from audiosr.flag_checks import require_finite_floats
+
+    fv = flags.FlagValues()
+    flags.DEFINE_float("rate", 1e-4, "a float", flag_values=fv)
+    flags.DEFINE_float("weight", None, "unset by default", flag_values=fv)
+    flags.DEFINE_integer("steps", 3, "not a float", flag_values=fv)
+    require_finite_floats(fv)
+    fv(["app", "--rate=0.5", "--steps=4"])
+    assert (fv.rate, fv.weight, fv.steps) == (0.5, None, 4)
+    for bad in ("nan", "inf", "-inf"):
+        fv.unparse_flags()
+        with pytest.raises(flags.IllegalFlagValueError, match=rf"--rate={bad}: must be a finite number"):
+            fv(["app", f"--rate={bad}"])
+
+
+@pytest.mark.parametrize("script, output, flag", [("data_prep/prep_synthetic.py", "--out_dir", "--clip_seconds=nan"),
+                                                  ("experiments/train.py", "--logdir", "--learning_rate=inf")])
+def test_a_non_finite_float_flag_stops_an_app_in_one_line_before_any_work(tmp_path, script, output, flag):
+    result = subprocess.run([sys.executable, str(ROOT / script), f"{output}={tmp_path / 'out'}", flag],
+                            capture_output=True, text=True, timeout=120, cwd=ROOT,
+                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert f"flag {flag}: must be a finite number" in result.stderr
+    assert not any(tmp_path.iterdir())
