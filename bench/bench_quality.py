@@ -62,8 +62,7 @@ def parse_args(argv=None):
 
 def prepare_training_clips(folders, out_dir, ratios, num_clips, clip_seconds, seed):
     """Clips of every recording under ``folders`` (90 % train / 10 % val by file) in ``out_dir``."""
-    from audiosr.data import corpora
-    from audiosr.data import prepare
+    from audiosr.data import corpora, prepare
 
     sources, skipped = [], []
     for folder in folders:

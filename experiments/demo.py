@@ -17,9 +17,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags  # noqa: E402
 
-from audiosr.flag_checks import require_finite_floats  # noqa: E402
-
 from audiosr.data.pipeline import dataset_dir  # noqa: E402
+from audiosr.flag_checks import require_finite_floats  # noqa: E402
 
 flags.DEFINE_string("data_dir", dataset_dir("synthetic"), "Where the synthetic set is (or will be) prepared.")
 flags.DEFINE_integer("num_clips", 3000, "Training clips of the synthetic set (as make data-demo's --num_clips).")

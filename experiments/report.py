@@ -49,16 +49,17 @@ def find_models(logdir, dataset, ratio, names, preset, seed):
     """{display label: (kind, content, run folder)} of the runs that have a best.keras."""
     from audiosr.models.naming import model_label, parse_model_name
     from audiosr.train.experiment import run_name
+    from audiosr.train.fit import BEST_MODEL_NAME
 
     found = {}
     for name in names:
         kind, content = parse_model_name(name)
         run_dir = os.path.join(logdir, run_name(dataset, ratio, kind, content, preset, seed))
-        if os.path.isfile(os.path.join(run_dir, "best.keras")):
+        if os.path.isfile(os.path.join(run_dir, BEST_MODEL_NAME)):
             found[model_label(kind, content)] = run_dir
         else:
-            logging.warning("no trained %s for r=%d: %s/best.keras not found", model_label(kind, content), ratio,
-                            run_dir)
+            logging.warning("no trained %s for r=%d: %s not found", model_label(kind, content), ratio,
+                            os.path.join(run_dir, BEST_MODEL_NAME))
     return found
 
 
@@ -68,6 +69,7 @@ def run(fv):
     from audiosr.inference import load_model
     from audiosr.evaluation.reporting import plot_validation_curves, write_figure3
     from audiosr.evaluation.scoring import plot_spectrogram_comparison, score_references, summarize, write_scores_csv
+    from audiosr.train.fit import BEST_MODEL_NAME, HISTORY_NAME
 
     data_dir = fv.data_dir or dataset_dir(fv.dataset)
     out_dir = fv.out_dir or os.path.join("results", fv.dataset)
@@ -79,14 +81,14 @@ def run(fv):
     summaries = {}
     for ratio in sorted({int(r) for r in fv.ratios}):
         runs = find_models(fv.logdir, fv.dataset, ratio, fv.models, fv.preset, fv.seed)
-        models = {label: load_model(os.path.join(run_dir, "best.keras")) for label, run_dir in runs.items()}
+        models = {label: load_model(os.path.join(run_dir, BEST_MODEL_NAME)) for label, run_dir in runs.items()}
         rows = score_references(files, ratio, models, baselines=("spline",))
         if not rows:
             raise RuntimeError(f"none of the {len(files)} recordings of {data_dir} ({fv.split}) could be scored")
         summaries[ratio] = summarize(rows)
         write_scores_csv(rows, os.path.join(out_dir, f"per_file_r{ratio}.csv"))
         if runs:
-            plot_validation_curves({label: os.path.join(run_dir, "history.csv") for label, run_dir in runs.items()},
+            plot_validation_curves({label: os.path.join(run_dir, HISTORY_NAME) for label, run_dir in runs.items()},
                                    os.path.join(out_dir, f"figure4_r{ratio}.png"),
                                    title=f"{fv.dataset}, r = {ratio}: validation loss")
         plot_spectrogram_comparison(fv.spectrogram_file or rows[0]["file"], ratio, models,

@@ -26,7 +26,6 @@ from absl import app, flags, logging  # noqa: E402
 from audiosr.flag_checks import require_finite_floats  # noqa: E402
 
 EXIT_USAGE, EXIT_NON_FINITE = 2, 3
-SETTINGS_NAME = "flags.txt"
 # Flags that may change between the start of a run and its resumption.
 RESUMABLE_CHANGES = ("epochs", "strategy", "verbose", "steps_per_epoch", "validation_steps", "jit_compile",
                      "steps_per_execution")
@@ -123,6 +122,7 @@ def record_settings(run_dir, flags_text, may_change=RESUMABLE_CHANGES):
     match; otherwise :class:`RunSettingsError` names the differences.
     """
     from audiosr.atomic import write_text_atomic
+    from audiosr.train.fit import SETTINGS_NAME
 
     path = os.path.join(os.fspath(run_dir), SETTINGS_NAME)
     if os.path.isfile(path):

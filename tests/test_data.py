@@ -14,8 +14,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from audiosr.data import pipeline
-from audiosr.data import prepare
+from audiosr.data import pipeline, prepare
 from audiosr.data.records import DataSetError, Manifest, quantize
 
 CLIP = 8000

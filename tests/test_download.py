@@ -8,8 +8,7 @@ import zipfile
 
 import pytest
 
-from audiosr.data import corpora
-from audiosr.data import download
+from audiosr.data import corpora, download
 
 import corpus_fixtures
 

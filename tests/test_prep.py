@@ -7,9 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from audiosr.data import corpora
-from audiosr.data import pipeline
-from audiosr.data import prepare
+from audiosr.data import corpora, pipeline, prepare
 from audiosr.audio_io import load_audio
 from audiosr.lowres import simulate_lowres
 from audiosr.data.records import DataSetError, Manifest, write_shard_atomic

@@ -109,6 +109,7 @@ def export(trained_path, name, domain, ratio, preset="fast", out_dir=PACKAGE_DIR
     from audiosr.evaluation.scoring import score_references, summarize
     from audiosr.inference import load_model
     from audiosr.models import UNetSR, build_generator
+    from audiosr.train.fit import HISTORY_NAME, SETTINGS_NAME
     from audiosr.atomic import save_atomic
 
     trained = load_model(trained_path)
@@ -127,10 +128,10 @@ def export(trained_path, name, domain, ratio, preset="fast", out_dir=PACKAGE_DIR
         "held_out": list(HELD_OUT[domain]),
     }
     run_dir = os.path.dirname(os.path.abspath(trained_path))
-    if os.path.isfile(os.path.join(run_dir, "flags.txt")):  # a run of experiments/train.py: how it was trained
-        with open(os.path.join(run_dir, "flags.txt"), encoding="utf-8") as handle:
+    if os.path.isfile(os.path.join(run_dir, SETTINGS_NAME)):  # a run of experiments/train.py: how it was trained
+        with open(os.path.join(run_dir, SETTINGS_NAME), encoding="utf-8") as handle:
             meta["training_flags"] = handle.read().split()
-        with open(os.path.join(run_dir, "history.csv"), encoding="utf-8") as handle:
+        with open(os.path.join(run_dir, HISTORY_NAME), encoding="utf-8") as handle:
             meta["epochs_run"] = sum(1 for _ in handle) - 1  # the run may stop before --epochs
     if data_root is not None:
         sources, _ = training_sources(data_root, domain)

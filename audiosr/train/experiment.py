@@ -22,7 +22,7 @@ import keras
 from audiosr.data.pipeline import dataset_dir, make_dataset
 from audiosr.data.records import Manifest
 from audiosr.train.distribute import is_chief, make_strategy, set_precision
-from audiosr.train.fit import fit_run
+from audiosr.train.fit import BEST_MODEL_NAME, fit_run
 
 LOGGER = logging.getLogger("audiosr")
 
@@ -127,7 +127,7 @@ class RunResult:
 
     @property
     def best_model_path(self):
-        return os.path.join(self.run_dir, "best.keras")
+        return os.path.join(self.run_dir, BEST_MODEL_NAME)
 
     @property
     def best_epoch(self):

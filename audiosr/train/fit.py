@@ -35,7 +35,8 @@ from audiosr.train.history import read_history
 from audiosr.lowres import SAMPLE_RATE
 
 LOGGER = logging.getLogger("audiosr")
-STATE_NAME = "state.json"
+# The files of a run folder that others read (the layout above).
+SETTINGS_NAME, BEST_MODEL_NAME, HISTORY_NAME, STATE_NAME = "flags.txt", "best.keras", "history.csv", "state.json"
 
 
 def seed_states(model):
@@ -58,7 +59,7 @@ class RunCheckpoint(keras.callbacks.Callback):
         super().__init__()
         self.run_dir = os.fspath(run_dir)
         self.folder = os.path.join(self.run_dir, "checkpoints")
-        self.best_path = os.path.join(self.run_dir, "best.keras")
+        self.best_path = os.path.join(self.run_dir, BEST_MODEL_NAME)
         self.monitor = monitor
         self.write = write
         self.state = self.read_state(run_dir) or {"epoch": 0, "weights": None, "best": None, "best_epoch": None}
@@ -147,7 +148,7 @@ def fit_run(model, train_data, run_dir, epochs, val_data=None, steps_per_epoch=N
     history ({metric: [per epoch]}), earlier sessions included.
     """
     run_dir = os.fspath(run_dir)
-    history_path = os.path.join(run_dir, "history.csv")
+    history_path = os.path.join(run_dir, HISTORY_NAME)
     checkpoint = RunCheckpoint(run_dir, write=write)
     with model.distribute_strategy.scope():
         initial_epoch = checkpoint.restore(model)
@@ -182,4 +183,3 @@ def fit_run(model, train_data, run_dir, epochs, val_data=None, steps_per_epoch=N
         verbose=verbose, shuffle=False,  # datasets shuffle themselves
     )
     return read_history(history_path) if write else {}
-
