@@ -1,4 +1,7 @@
-"""Every command in README.md's ```bash blocks runs, in order, exactly as written.
+"""Every command in the ```bash blocks of README.md and docs/*.md runs, in order, exactly as written.
+
+README.md comes first, then the pages of docs/ in the order of DOCS (a page
+that exists but is not listed there fails the test, so none is forgotten).
 
 The commands run in a fresh working copy of the repository (tests/make_flow.py).
 What the test supplies:
@@ -30,6 +33,18 @@ import make_flow
 from audiosr.models import build_model
 
 README = make_flow.ROOT / "README.md"
+# The pages of docs/, in the order their commands run (after README.md's).
+DOCS = ()
+
+
+def documentation_pages():
+    """README.md, then the docs/ pages in DOCS order."""
+    return [README, *(make_flow.ROOT / "docs" / name for name in DOCS)]
+
+
+def documented_commands():
+    """Every command of README.md and docs/, in the order they run."""
+    return [command for page in documentation_pages() for command in readme_commands(page.read_text())]
 
 NOT_RUN = {
     "pip install -e .": "installs the package into the environment that runs these tests",
@@ -72,8 +87,13 @@ def normalized(command):
     return " ".join(shlex.split(command, comments=True))
 
 
+def test_docs_pages_are_all_listed():
+    pages = {p.name for p in (make_flow.ROOT / "docs").glob("*.md")} if (make_flow.ROOT / "docs").is_dir() else set()
+    assert pages == set(DOCS), f"docs/ pages and tests/test_readme.py DOCS differ: {pages ^ set(DOCS)}"
+
+
 def test_readme_lists_commands_and_the_exceptions_are_current():
-    commands = {normalized(c) for c in readme_commands(README.read_text())}
+    commands = {normalized(c) for c in documented_commands()}
     assert any(c.startswith("make data-vctk") for c in commands)
     assert set(NOT_RUN) <= commands, f"NOT_RUN names commands the README no longer has: {set(NOT_RUN) - commands}"
 
@@ -134,7 +154,7 @@ def test_every_readme_command_runs_as_written(tmp_path, shared_data, mock_vggish
     env = make_flow.environment(copy, **ENVIRONMENT)
 
     ran = []
-    for command in readme_commands(README.read_text()):
+    for command in documented_commands():
         if normalized(command) in NOT_RUN:
             continue
         line = command
@@ -147,4 +167,4 @@ def test_every_readme_command_runs_as_written(tmp_path, shared_data, mock_vggish
         table = re.match(r"make table-(\S+)$", normalized(command))
         if table:
             make_flow.check_figure3(copy / "results" / table.group(1) / "figure3.md")
-    assert len(ran) + len(NOT_RUN) == len(readme_commands(README.read_text()))
+    assert len(ran) + len(NOT_RUN) == len(documented_commands())
