@@ -62,6 +62,11 @@ class ListeningPage:
         self._sections = []
         self._rows = []
 
+    @property
+    def files(self):
+        """Names of the files added so far."""
+        return [name for name, _, _ in self._sections]
+
     def add(self, name, reference, estimates, rows):
         """One file: ``reference`` (1-D at ``sample_rate``), ``estimates`` (method -> signal) and its score rows."""
         index = len(self._sections)
