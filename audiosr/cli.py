@@ -558,10 +558,11 @@ def build_parser():
 
     ex = commands.add_parser(
         "export", help="write a model as a TensorFlow SavedModel or a TFLite file",
-        description=textwrap.fill("Write MODEL's network as a SavedModel folder or a .tflite file that plain TensorFlow or "
-                    "the LiteRT interpreter runs without audiosr. Input: the low-rate signal interpolated to "
-                    "the output rate with a cubic spline, float32 (batch, T, 1); output: (batch, T, 1) at the "
-                    "output rate. docs/deployment.md shows how to call them.", 79),
+        description=textwrap.fill(
+            "Write MODEL's network as a SavedModel folder or a .tflite file that plain TensorFlow or "
+            "the LiteRT interpreter runs without audiosr. Input: the low-rate signal interpolated to "
+            "the output rate with a cubic spline, float32 (batch, T, 1); output: (batch, T, 1) at the "
+            "output rate. docs/deployment.md shows how to call them.", 79),
         formatter_class=formatter,
     )
     ex.add_argument("model", metavar="MODEL", help="a shipped model's name or a model file (.keras)")
@@ -576,10 +577,11 @@ def build_parser():
 
     st = commands.add_parser(
         "stream", help="upsample raw 16-bit PCM from stdin to stdout in real time",
-        description=textwrap.fill("Read raw 16-bit little-endian mono PCM at --rate from stdin and write raw 16-bit PCM at "
-                    "the model's output rate to stdout as the input arrives, block by block, with a fixed "
-                    "latency (printed at start: block + the network's and the spline's look-ahead). The output "
-                    "equals 'audiosr upsample' of the same samples; end of input flushes the rest.", 79),
+        description=textwrap.fill(
+            "Read raw 16-bit little-endian mono PCM at --rate from stdin and write raw 16-bit PCM at "
+            "the model's output rate to stdout as the input arrives, block by block, with a fixed "
+            "latency (printed at start: block + the network's and the spline's look-ahead). The output "
+            "equals 'audiosr upsample' of the same samples; end of input flushes the rest.", 79),
         epilog="example: arecord -f S16_LE -r 8000 -c 1 | audiosr stream --rate 8000 | aplay -f S16_LE -r 16000 -c 1",
         formatter_class=formatter,
     )

@@ -88,7 +88,8 @@ def _errors(events):
     for event in events:
         params = event.get("params", {})
         if event.get("method") == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert"):
-            lines.append("console: " + " ".join(str(arg.get("value", arg.get("description"))) for arg in params["args"]))
+            words = (str(arg.get("value", arg.get("description"))) for arg in params["args"])
+            lines.append("console: " + " ".join(words))
         elif event.get("method") == "Runtime.exceptionThrown":
             lines.append("exception: " + params["exceptionDetails"].get("text", ""))
         elif event.get("method") == "Log.entryAdded" and params["entry"].get("level") == "error":

@@ -68,7 +68,8 @@ def test_the_deployment_page_runs_the_exported_files_without_audiosr_and_they_ma
     assert from_saved_model.shape == from_tflite.shape == expected.shape  # any length: padded inside, cut back
     assert np.max(np.abs(from_saved_model - expected)) < 1e-3
     difference = np.max(np.abs(from_tflite - expected))
-    print(f"TFLite vs audiosr: max |difference| {difference:.2e}, relative RMS {relative_rms(from_tflite, expected):.2e}")
+    print(f"TFLite vs audiosr: max |difference| {difference:.2e}, "
+          f"relative RMS {relative_rms(from_tflite, expected):.2e}")
     assert difference < 1e-4  # measured 7e-8: float32 throughout, other kernels
 
 
