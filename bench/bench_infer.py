@@ -251,12 +251,12 @@ def pipe_latency(name, seconds):
     return latency, float(match.group(1)) if match else float("nan")
 
 
-def child_tflite(name, seconds, repeats):
-    """LiteRT on the exported model (float32, float16, dynamic int8): speed and difference from Keras."""
+def child_tflite(name, seconds, repeats, quantizations):
+    """LiteRT on the exported model (``quantizations``: none, float16, dynamic): speed and difference from Keras."""
     from ai_edge_litert.interpreter import Interpreter
 
     from audiosr.baselines import spline_upsample
-    from audiosr.deploy.export import QUANTIZATIONS, tflite_bytes
+    from audiosr.deploy.export import tflite_bytes
     from audiosr.inference import load_model, make_predictor
     from audiosr.pretrained import catalog, model_path
 
@@ -266,7 +266,7 @@ def child_tflite(name, seconds, repeats):
     predict = make_predictor(model)
     exact = predict(x)
     result = {"keras": machine.repeat(lambda: predict(x), repeats).__dict__}
-    for quantization in QUANTIZATIONS:
+    for quantization in quantizations.split(","):
         runner = Interpreter(model_content=tflite_bytes(model, quantization)).get_signature_runner("serving_default")
         output = runner(spline_input=x)["output"]
         spread = machine.repeat(lambda: runner(spline_input=x), repeats)
@@ -275,8 +275,13 @@ def child_tflite(name, seconds, repeats):
     return result
 
 
-CHILDREN = {"save": child_save, "pipeline": child_pipeline, "network": child_network, "stream": child_stream,
-            "tflite": child_tflite}
+def child_deploy(name, seconds, repeats, quantizations):
+    """Streaming and TFLite of one shipped model, in one process (one TensorFlow start-up)."""
+    return {"stream": child_stream(name, seconds, repeats),
+            "tflite": child_tflite(name, seconds, repeats, quantizations)}
+
+
+CHILDREN = {"save": child_save, "pipeline": child_pipeline, "network": child_network, "deploy": child_deploy}
 
 
 def run_child(mode, *args):
@@ -309,14 +314,16 @@ def main():
     parser.add_argument("--stream_models", nargs="*", default=["speech-r2", "speech-r4"],
                         help="shipped models to stream and to run as TFLite")
     parser.add_argument("--stream_seconds", type=float, default=10, help="input length for streaming and TFLite")
+    parser.add_argument("--quantizations", nargs="+", default=["none", "float16", "dynamic"],
+                        choices=["none", "float16", "dynamic"], help="TFLite weights to time")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         mode, *rest = args.child
-        if mode in ("pipeline", "network", "stream", "tflite"):
+        if mode in ("pipeline", "network"):
             rest[-1] = int(rest[-1])
-        if mode in ("stream", "tflite"):
-            rest[-2] = float(rest[-2])
+        if mode == "deploy":
+            rest[1:3] = float(rest[1]), int(rest[2])
         print(json.dumps(CHILDREN[mode](*rest)))
         return
 
@@ -365,7 +372,8 @@ def main():
         stream_rows = []
         for name in args.stream_models:
             print(f"\nstreaming {name} ({args.stream_seconds:g} s of speech, 20 ms blocks)", flush=True)
-            streamed = run_child("stream", name, args.stream_seconds, args.repeats)
+            deployed = run_child("deploy", name, args.stream_seconds, args.repeats, ",".join(args.quantizations))
+            streamed, tflite = deployed["stream"], deployed["tflite"]
             xrt = machine.Spread.of(streamed["wall"]).scaled(args.stream_seconds)
             compute = machine.Spread.of(streamed["block_ms"])
             latency, announced = pipe_latency(name, args.stream_seconds)
@@ -373,7 +381,6 @@ def main():
             stream_rows.append((name, xrt, compute, streamed["latency_ms"], measured))
             print(f"  {xrt:.3g} x real time; compute per block {compute:.2f} ms; latency: announced "
                   f"{announced:.1f} ms, through a pipe {measured:.1f} ms", flush=True)
-            tflite = run_child("tflite", name, args.stream_seconds, args.repeats)
             keras_speed = machine.Spread(**tflite.pop("keras")).scaled(args.stream_seconds)
             print(f"  {args.stream_seconds:g} s in one call: Keras (TensorFlow) network {keras_speed:.3g} x real time",
                   flush=True)
