@@ -218,6 +218,7 @@ def run_upsample(args):
 
     from audiosr.audio_io import AudioFileError
     from audiosr.inference import DEFAULT_OVERLAP_SAMPLES
+    from audiosr.limiter import LOOKAHEAD_SECONDS
     from audiosr.upsampling import Models, upsample_path
 
     try:  # a bad --model stops before any work
@@ -271,8 +272,10 @@ def run_upsample(args):
                              "in the median frame): "
                              + ("wrote the spline interpolation instead (--keep-implausible keeps the model's)"
                                 if info["fell_back"] else "kept as asked by --keep-implausible"))
-            if info["clipped"]:
-                _say("note", f"{output}: {info['clipped']} samples clipped to [-1, 1]; --bit-depth float keeps them")
+            if info["limited"]:
+                _say("note", f"{output}: {info['limited']} samples past full scale (peak {info['peak']:.3f}) were "
+                             f"lowered by a {1000 * LOOKAHEAD_SECONDS:g} ms look-ahead limiter, not clipped; --bit-depth "
+                             "float keeps them")
     _say("done", f"wrote {written} file(s) to {args.output_dir}"
                  + (f" ({passed} passed through unchanged)" if passed else "")
                  + (f"; {failed} failed" if failed else ""))

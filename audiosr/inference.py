@@ -23,6 +23,7 @@ import numpy as np
 from audiosr.atomic import remove_stale_partials
 from audiosr.audio_io import AtomicAudioWriter, AudioFileError, AudioReader, StreamResampler
 from audiosr.baselines import spline_upsample
+from audiosr.limiter import PeakLimiter
 
 DEFAULT_CHUNK_SAMPLES = 65536
 DEFAULT_OVERLAP_SAMPLES = 4096
@@ -276,7 +277,7 @@ def copy_file(input_path, output_path, subtype=None, format=None, overwrite=Fals
 
     ``subtype=None`` keeps the input's sample format where the output format
     can hold it, so a 16- or 24-bit file comes back bit for bit. Raises as
-    :func:`upsample_file` does. Returns the job's dict (``clipped`` is 0).
+    :func:`upsample_file` does. Returns the job's dict.
     """
     import soundfile
 
@@ -292,7 +293,7 @@ def copy_file(input_path, output_path, subtype=None, format=None, overwrite=Fals
                 if on_progress is not None:
                     on_progress(block.shape[1] / reader.rate)
         return {"input_rate": reader.rate, "output_rate": reader.rate, "resampled": False,
-                "channels": reader.channels, "seconds": reader.frames / reader.rate, "clipped": 0}
+                "channels": reader.channels, "seconds": reader.frames / reader.rate, "limited": 0}
 
 
 def upsampled_blocks(blocks, rate, channels, low_rate, ratio, enhancer=None, net=None):
@@ -375,10 +376,11 @@ def upsample_file(model, input_path, output_path, subtype=None, format=None, ove
     The input (any rate, any channel count) is resampled to the model's input
     rate when needed, each channel is upsampled on its own, and the output
     has the same channels at ``model.sample_rate``. Non-float ``subtype``\\ s
-    get samples clipped to [-1, 1]. ``on_progress(seconds)`` is called as
+    go through a :class:`audiosr.limiter.PeakLimiter`, so no sample clips.
+    ``on_progress(seconds)`` is called as
     input is consumed. ``band_hz`` and ``fallback``: see :func:`upsample_stream`.
-    Returns a dict describing the job (rates, channels, seconds, clipped
-    samples, ``safety``: the :class:`audiosr.safety.SafetyNet`, ``fell_back``).
+    Returns a dict describing the job (rates, channels, seconds, ``limited``:
+    samples that were past full scale, ``peak``, ``safety``: the :class:`audiosr.safety.SafetyNet`, ``fell_back``).
     Raises :class:`AudioFileError` for bad input
     (the partial output is removed), ``FileExistsError`` for an existing
     output without ``overwrite``, ``ValueError`` if the output is the input.
@@ -395,8 +397,8 @@ def upsample_file(model, input_path, output_path, subtype=None, format=None, ove
             raise AudioFileError(
                 input_path, f"too short: {reader.frames} samples at {reader.rate} Hz, need at least {need} samples"
             )
-        clip = (subtype or "").upper() not in _FLOAT_SUBTYPES
-        clipped = 0
+        limit = (subtype or "").upper() not in _FLOAT_SUBTYPES
+        limiter = None
         first_read = True
 
         def read_blocks():
@@ -409,18 +411,17 @@ def upsample_file(model, input_path, output_path, subtype=None, format=None, ove
 
         @contextlib.contextmanager
         def sink():
-            nonlocal clipped
-            clipped = 0
+            nonlocal limiter
+            limiter = PeakLimiter(model.sample_rate, reader.channels) if limit else None
             with AtomicAudioWriter(output_path, model.sample_rate, reader.channels, subtype, format) as writer:
 
-                def write(block):
-                    nonlocal clipped
-                    if clip:
-                        clipped += int(np.count_nonzero(np.abs(block) > 1.0))
-                        block = np.clip(block, -1.0, 1.0)
+                def write(block, last=False):
+                    if limiter is not None:  # fixed point holds [-1, 1]: lower the peaks smoothly, never clip
+                        block = np.clip(limiter.push(block, last=last), -1.0, 1.0)
                     writer.write(block)
 
                 yield write
+                write(np.zeros((reader.channels, 0), dtype=np.float32), last=True)
 
         net, fell_back = upsample_stream(model, read_blocks, reader.rate, reader.channels, sink, band_hz, fallback,
                                          chunk_samples, overlap_samples, batch_size, precision)
@@ -431,7 +432,8 @@ def upsample_file(model, input_path, output_path, subtype=None, format=None, ove
             "resampled": reader.rate != low_rate,
             "channels": reader.channels,
             "seconds": reader.frames / reader.rate,
-            "clipped": clipped,
+            "limited": limiter.over if limiter is not None else 0,
+            "peak": limiter.peak if limiter is not None else None,
             "safety": net,
             "fell_back": fell_back,
         }

@@ -70,8 +70,10 @@ def test_upsample_without_a_model_uses_the_one_for_each_rate(capsys, tmp_path, s
                        "-o", str(tmp_path / "out"), "-q"])
     err = capsys.readouterr().err
     assert status == 0, err
-    assert "talk8000.wav: upsampled with the shipped model speech-r2" in err
-    assert "talk4000.wav: upsampled with the shipped model speech-r4" in err
+    assert "talk8000.wav: content up to 4 kHz (estimated; 8000 Hz file): treated as 8000 Hz audio, upsampled " \
+           "with speech-r2" in err
+    assert "talk4000.wav: content up to 2 kHz (estimated; 4000 Hz file): treated as 4000 Hz audio, upsampled " \
+           "with speech-r4" in err
     for rate in (8000, 4000):
         audio, out_rate = soundfile.read(tmp_path / "out" / f"talk{rate}.wav")
         assert out_rate == 16000 and audio.shape == (16000,) and np.std(audio) > 0.01

@@ -82,7 +82,7 @@ def model_path(name_or_path):
 
 
 def candidates(domain="speech"):
-    """The shipped ``domain`` models as :class:`audiosr.planning.Candidate`\ s: what ``audiosr upsample``
+    """The shipped ``domain`` models as :class:`audiosr.planning.Candidate` objects: what ``audiosr upsample``
     chooses from when no model is named (:func:`audiosr.planning.plan` decides which, from the file's band)."""
     from audiosr.planning import Candidate
 
