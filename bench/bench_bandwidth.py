@@ -36,6 +36,8 @@ def parse_args(argv=None):
     parser.add_argument("--data_root", default=str(ROOT.parent / "shared" / "data"), help="the recordings")
     parser.add_argument("--files", type=int, default=26, help="speech files made low-rate (spread over corpora)")
     parser.add_argument("--per_folder", type=int, default=0, help="recordings per folder in table 1 (0: all)")
+    parser.add_argument("--seconds", type=float, default=0, help="read only the first S seconds of each file in "
+                        "table 1 (0: whole files)")
     parser.add_argument("--methods", default="all", help="audiosr.lowres methods, comma separated, or all")
     parser.add_argument("--rates", default="16000,44100", help="rates the low-rate copies are resampled up to")
     return parser.parse_args(argv)
@@ -66,7 +68,8 @@ def as_is(args):
         paths = paths[::max(1, len(paths) // args.per_folder)] if args.per_folder else paths
         shares, passed = [], 0
         for path in paths:
-            audio, rate = soundfile.read(path, dtype="float32", always_2d=True)
+            frames = int(args.seconds * rate) if args.seconds else -1
+            audio, rate = soundfile.read(path, frames=frames, dtype="float32", always_2d=True)
             band = estimate_band(audio, rate).band_hz
             shares.append(band / (rate / 2) if band else 1.0)
             passed += decision(rate, band) == "pass"
