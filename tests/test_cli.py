@@ -45,7 +45,7 @@ def test_help_reads_like_a_tool(capsys):
         assert word in top
     upsample = help_text(capsys, "upsample")
     for option in ("--output-dir", "--model", "--format", "--bit-depth", "--overwrite", "--precision",
-                   "--chunk-seconds", "exit status"):
+                   "--chunk-seconds", "--input-band", "--keep-implausible", "exit status"):
         assert option in upsample
     evaluate = help_text(capsys, "evaluate")
     for option in ("--csv", "--plot", "--baseline", "SNR", "LSD"):
