@@ -10,8 +10,10 @@ therefore equals a whole-file pass up to float rounding: no seams.
 
 :func:`upsample_file` streams a file through the same machinery block by
 block (read, resample to the model's input rate, spline to the output rate,
-enhance, write), so memory stays bounded by the chunk and batch sizes, not by
-the recording's length.
+enhance, score with the safety net, limit the peaks, write), so memory stays
+bounded by the chunk and batch sizes, not by the recording's length;
+:func:`upsample_stream` is that path for any source of blocks and any sink
+(arrays use it too), and :func:`copy_file` the pass-through.
 """
 
 import collections
@@ -24,6 +26,7 @@ from audiosr.atomic import remove_stale_partials
 from audiosr.audio_io import AtomicAudioWriter, AudioFileError, AudioReader, StreamResampler
 from audiosr.baselines import spline_upsample
 from audiosr.limiter import PeakLimiter
+from audiosr.safety import SafetyNet
 
 DEFAULT_CHUNK_SAMPLES = 65536
 DEFAULT_OVERLAP_SAMPLES = 4096
@@ -35,6 +38,7 @@ SPLINE_CONTEXT = 32
 MIN_LOWRATE_SAMPLES = 16
 READ_BLOCK_SECONDS = 2.0
 _FLOAT_SUBTYPES = ("FLOAT", "DOUBLE")
+_SAMPLE_SUBTYPES = ("PCM_S8", "PCM_U8", "PCM_16", "PCM_24", "PCM_32", *_FLOAT_SUBTYPES)
 
 
 def load_model(path):
@@ -286,7 +290,8 @@ def copy_file(input_path, output_path, subtype=None, format=None, overwrite=Fals
     with AudioReader(input_path) as reader:
         if subtype is None:
             out_format = format or os.path.splitext(output_path)[1].lstrip(".").upper()
-            subtype = reader.subtype if reader.subtype and soundfile.check_format(out_format, reader.subtype) else None
+            own = reader.subtype if reader.subtype in _SAMPLE_SUBTYPES else None  # a codec's is not a sample format
+            subtype = own if own and soundfile.check_format(out_format, own) else None
         with AtomicAudioWriter(output_path, reader.rate, reader.channels, subtype, format) as writer:
             for block in reader.blocks(read_block_frames(reader.rate)):
                 writer.write(block)
@@ -346,8 +351,6 @@ def upsample_stream(model, read_blocks, rate, channels, sink, band_hz=None, fall
     ``band_hz``: the band the input carries (default: all of the model's
     input band). Returns ``(net, fell_back)``.
     """
-    from audiosr.safety import SafetyNet
-
     low_rate = model_input_rate(model)
     band = low_rate / 2 if band_hz is None else min(float(band_hz), low_rate / 2)
     net = SafetyNet(model.sample_rate, channels, band)

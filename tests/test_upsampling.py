@@ -98,3 +98,12 @@ def test_near_full_scale_input_is_limited_not_clipped(capsys, tmp_path, shared_d
     assert not np.any(at_full_scale[1:] & at_full_scale[:-1])  # no flat-topped runs: nothing was cut off
     floating, _ = audiosr.upsample(low, 8000)
     assert np.abs(floating).max() > 1.0  # the float path keeps the peaks
+
+
+def test_a_lossy_full_band_file_passes_through_as_pcm(capsys, tmp_path, shared_data):
+    audio, rate = soundfile.read(shared_data / "speech/vctk/p257_166.flac", dtype="float32")
+    soundfile.write(tmp_path / "talk.mp3", audio, rate)
+    err = run(capsys, "upsample", tmp_path / "talk.mp3", "-o", tmp_path / "out", "-q")
+    assert "talk.mp3: content up to" in err and "passed through unchanged" in err
+    copy = soundfile.info(tmp_path / "out" / "talk.wav")
+    assert (copy.samplerate, copy.subtype) == (48000, "PCM_16")  # the codec's "subtype" is not a sample format
