@@ -51,23 +51,33 @@ examples:
 Run 'audiosr COMMAND --help' for the options of a command."""
 
 UPSAMPLE_DESCRIPTION = """\
-Upsample recordings of any length by the model's ratio.
+Upsample recordings of any length, deciding per file from where its content
+stops (its effective band, estimated from its spectrum), not from its rate.
 
-Each input is resampled to the model's input rate when its rate differs (a
-note says so), interpolated to the output rate with a cubic spline and refined
-by the network in overlapping, cross-faded chunks, so memory stays the same
-however long the recording. Stereo and multichannel files keep their layout;
-each channel is processed on its own.
+A file whose content already reaches the band the model outputs (8 kHz for
+16 kHz output) is copied unchanged, at its own rate. Otherwise the file is
+treated as audio of the rate its band implies (a 16 or 44.1 kHz file that
+stops near 4 kHz is 8 kHz audio, one that stops near 2 kHz 4 kHz audio),
+resampled to it, interpolated with a cubic spline and refined by the network
+in overlapping, cross-faded chunks, so memory stays the same however long the
+recording. A note line per file says what was estimated and decided;
+--input-band gives the band instead. Stereo and multichannel files keep their
+layout; each channel is processed on its own.
+
+A safety net compares each output with the input's own spectrum; where the
+model's output does not fit it (it changes the band the input carries, or
+adds implausibly much above it, in most frames) the file gets the spline
+interpolation instead, with a note.
 
 Outputs go to DIR under the input's name (a folder's structure is kept) and
 are written atomically. An existing output is replaced only with --overwrite;
 an input is never replaced. A file that cannot be read is reported in one line
 and skipped; the others are still processed.
 
-Without --model, each file gets the shipped speech model whose input rate is
-the lowest at or above the file's rate (8 kHz: speech-r2, 4 kHz: speech-r4,
-6 kHz: speech-r2); files above every model's input rate get the one with the
-highest (speech-r2). 'audiosr models' lists the shipped models."""
+Without --model, each file gets the shipped speech model that fits its band
+(8 kHz audio: speech-r2, 4 kHz audio: speech-r4). With --model, that model
+is used unless the file's content already reaches its output band.
+'audiosr models' lists the shipped models."""
 
 EVALUATE_DESCRIPTION = """\
 Score models against interpolation on high-resolution reference recordings.
@@ -166,15 +176,6 @@ def _load_model(name_or_path):
         raise UsageError(error) from error
 
 
-def _file_rate(path):
-    import soundfile
-
-    try:
-        return soundfile.info(os.fspath(path)).samplerate
-    except Exception:  # unreadable here: upsample_file reports why
-        return None
-
-
 def _load_models(paths):
     """{display name: model} from .keras files; names are the file stems, made unique."""
     models = {}
@@ -214,36 +215,26 @@ def _audio_seconds(path):
 
 def run_upsample(args):
     subtype = _output_subtype(args)
+    copy_subtype = subtype if args.bit_depth or args.format in LOSSY_SUBTYPES else None
     _quiet_tensorflow()
     from tqdm.auto import tqdm
 
     from audiosr.audio_io import AudioFileError
-    from audiosr.inference import DEFAULT_OVERLAP_SAMPLES, upsample_file
-    from audiosr.lowres import SAMPLE_RATE
-    from audiosr.pretrained import default_model
+    from audiosr.inference import DEFAULT_OVERLAP_SAMPLES
+    from audiosr.limiter import LOOKAHEAD_SECONDS
+    from audiosr.upsampling import Models, upsample_path
 
-    loaded = {}
-
-    def model_for(path):
-        """--model, or the shipped speech model for the file's rate (each loaded once)."""
-        try:
-            name = args.model or default_model(_file_rate(path) or 0)
-        except ValueError as error:
-            raise UsageError(error) from error
-        if name not in loaded:
-            loaded[name] = _load_model(name)
-        return name, loaded[name]
-
-    if args.model:  # a bad --model stops before any work
-        model_for(None)
-    output_rate = next(iter(loaded.values())).sample_rate if loaded else SAMPLE_RATE
-    chunk = int(round(args.chunk_seconds * output_rate))
+    try:  # a bad --model stops before any work
+        models = Models(args.model)
+    except ValueError as error:
+        raise UsageError(error) from error
+    chunk = int(round(args.chunk_seconds * models.output_rate))
     if chunk <= 2 * DEFAULT_OVERLAP_SAMPLES:
-        raise UsageError(f"--chunk-seconds must exceed {2 * DEFAULT_OVERLAP_SAMPLES / output_rate:g}, "
+        raise UsageError(f"--chunk-seconds must exceed {2 * DEFAULT_OVERLAP_SAMPLES / models.output_rate:g}, "
                          "twice the overlap of the chunks")
     jobs, failed = _input_files(args.inputs)
     claimed = {}
-    written = 0
+    written = passed = 0
     total = sum(_audio_seconds(path) for path, _ in jobs)
     bar_format = "{l_bar}{bar}| {n:.1f}/{total:.1f} s of audio [{elapsed}<{remaining}{postfix}]"
     with tqdm(total=total, desc="upsampling", bar_format=bar_format, disable=_progress_disabled(args)) as bar:
@@ -256,12 +247,12 @@ def run_upsample(args):
                 continue
             claimed[key] = path
             bar.set_postfix_str(path.name)
-            model_name, model = model_for(path)
             try:
-                info = upsample_file(
-                    model, path, output, subtype=subtype, format=FORMATS[args.format], overwrite=args.overwrite,
-                    chunk_samples=chunk, batch_size=args.batch_size, precision=args.precision,
-                    on_progress=bar.update,
+                plan, info = upsample_path(
+                    models, path, output, input_band=args.input_band, fallback=not args.keep_implausible,
+                    subtype=subtype, copy_subtype=copy_subtype, format=FORMATS[args.format],
+                    overwrite=args.overwrite, on_progress=bar.update, chunk_samples=chunk,
+                    batch_size=args.batch_size, precision=args.precision,
                 )
             except (AudioFileError, FileExistsError, ValueError) as error:
                 _say("error", error)
@@ -272,15 +263,24 @@ def run_upsample(args):
                 failed += 1
                 continue
             written += 1
-            if not args.model:
-                _say("note", f"{path}: upsampled with the shipped model {model_name} "
-                             f"(x{model.ratio}, {info['input_rate']} Hz input)")
-            if info["resampled"]:
-                _say("note", f"{path}: resampled from {info['input_rate']} Hz to the model's input rate "
-                             f"{info['model_input_rate']:g} Hz")
-            if info["clipped"]:
-                _say("note", f"{output}: {info['clipped']} samples clipped to [-1, 1]; --bit-depth float keeps them")
-    _say("done", f"wrote {written} file(s) at {output_rate} Hz to {args.output_dir}"
+            passed += plan.passes_through
+            _say("note", f"{path}: {plan.note}")
+            if plan.warning:
+                _say("note", f"{path}: {plan.warning}")
+            net = info.get("safety")
+            if net is not None and net.implausible:
+                _say("note", f"{path}: {plan.model.name}'s output does not fit the input's spectrum in "
+                             f"{100 * net.flagged_share:.0f} % of its frames (the band the input carries, "
+                             f"{net.band_hz / 2:.0f}-{net.band_hz:.0f} Hz, changed by {net.median_in_band_db:+.0f} dB "
+                             "in the median frame): "
+                             + ("wrote the spline interpolation instead (--keep-implausible keeps the model's)"
+                                if info["fell_back"] else "kept as asked by --keep-implausible"))
+            if info["limited"]:
+                _say("note", f"{output}: {info['limited']} samples past full scale (peak {info['peak']:.3f}) were "
+                             f"lowered by a {1000 * LOOKAHEAD_SECONDS:g} ms look-ahead limiter, not clipped; --bit-depth "
+                             "float keeps them")
+    _say("done", f"wrote {written} file(s) to {args.output_dir}"
+                 + (f" ({passed} passed through unchanged)" if passed else "")
                  + (f"; {failed} failed" if failed else ""))
     return EXIT_FAILED if failed else EXIT_OK
 
@@ -448,12 +448,16 @@ def run_export(args):
 def run_stream(args):
     _quiet_tensorflow()
     from audiosr.deploy.streaming import StreamUpsampler, stream_pcm
-    from audiosr.pretrained import default_model
+    from audiosr.planning import plan
+    from audiosr.pretrained import candidates
 
-    try:
-        name = args.model or default_model(args.rate)
-    except ValueError as error:
-        raise UsageError(error) from error
+    name = args.model
+    if not name:  # the shipped model the planner gives audio whose content fills the stream's rate
+        chosen = plan(args.rate, args.rate / 2, candidates()).model
+        if chosen is None:
+            raise UsageError(f"--rate {args.rate:g}: audio at this rate already reaches the shipped models' "
+                             "output band; name a model with -m to stream it anyway")
+        name = chosen.name
     model = _load_model(name)
     upsampler = StreamUpsampler(model, args.rate, args.block_ms / 1000.0, args.precision)
     latency = upsampler.latency
@@ -483,6 +487,13 @@ def _chunk_seconds(text):
     value = float(text)
     if not (math.isfinite(value) and 0 < value <= MAX_CHUNK_SECONDS):
         raise argparse.ArgumentTypeError(f"must be a number of seconds in (0, {MAX_CHUNK_SECONDS:g}], got {text}")
+    return value
+
+
+def _band_hz(text):
+    value = float(text)
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive number of Hz, got {text}")
     return value
 
 
@@ -520,7 +531,13 @@ def build_parser():
     up.add_argument("-o", "--output-dir", required=True, metavar="DIR", help="folder for the upsampled files")
     up.add_argument("-m", "--model", metavar="MODEL",
                     help="a shipped model's name (see 'audiosr models') or a model file (.keras); default: the "
-                         "shipped speech model for each file's rate")
+                         "shipped speech model that fits each file's band")
+    up.add_argument("--input-band", type=_band_hz, metavar="HZ",
+                    help="where the inputs' content stops, instead of estimating it from each file's spectrum "
+                         "(e.g. 4000 for audio that was 8 kHz once)")
+    up.add_argument("--keep-implausible", action="store_true",
+                    help="keep a model's output even where the safety net finds it does not fit the input's "
+                         "spectrum (default: write the spline interpolation instead)")
     up.add_argument("--format", choices=sorted(FORMATS), default="wav", help="output format (default: %(default)s)")
     up.add_argument("--bit-depth", choices=list(BIT_DEPTHS), default=None,
                     help="sample format for wav and flac (default: 16; flac takes 16 or 24)")

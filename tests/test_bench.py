@@ -66,3 +66,18 @@ def test_bench_data_reports_preparation_and_pipeline_rates():
     out = run_bench("bench_data.py", "--copies=1", "--dense_clips=64", "--num_workers=0", "--batch_size=8",
                     "--pipeline_batches=2", "--paper_batch=1", "--paper_steps=1")
     assert "real time" in out and "clips/s" in out
+
+
+def test_bench_safety_prints_model_fallback_and_spline_per_input_maker():
+    out = run_bench("bench_safety.py", "--models=speech-r2", "--methods=decimate,soxr", "--max_files=1")
+    rows = [line for line in out.splitlines() if line.startswith("| speech-r2 |")]
+    assert [row.split("|")[2].strip() for row in rows] == ["decimate", "soxr"]
+    assert rows[0].endswith("| 0 / 1 |") and rows[1].endswith("| 1 / 1 |")  # only the soxr file goes to spline
+    out = run_bench("bench_safety.py", "--calibrate", "--methods=soxr", "--calibration_files=1")
+    assert re.search(r"\| 2 \| soxr \| \d+ \|", out) and re.search(r"\| 4 \| soxr \| \d+ \|", out), out
+
+
+def test_bench_bandwidth_prints_both_tables():
+    out = run_bench("bench_bandwidth.py", "--per_folder=1", "--seconds=5", "--files=4", "--methods=soxr", "--rates=16000")
+    assert re.search(r"\| speech/vctk \| 48000 \| 1 \| [\d.]+ / [\d.]+ \| 1 / 1 \|", out), out
+    assert re.search(r"\| 8000 Hz \| soxr \| [\d./ ]+, 4/4 \| [\d./ ]+, 4/4 \|", out), out
