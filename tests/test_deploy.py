@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 import soundfile
 
+import audiosr
 from audiosr import cli
 from audiosr.audio_io import load_audio
-from audiosr.baselines import spline_upsample
-from audiosr.inference import enhance, load_model
+from audiosr.inference import load_model
 from audiosr.lowres import decimate
 from audiosr.pretrained import model_path
 
@@ -60,9 +60,9 @@ def test_the_deployment_page_runs_the_exported_files_without_audiosr_and_they_ma
     assert done.returncode == 0, done.stderr[-3000:]
     assert ast.literal_eval(done.stdout.strip().splitlines()[0]) == {
         "ratio": 2, "input_rate": 8000.0, "output_rate": 16000, "length_multiple": 16}
-    # what the array API computes for an input already at the model's rate (the lead switches this to
-    # audiosr.upsample at merge)
-    expected = enhance(speech_r2, spline_upsample(narrowband, 2))
+    # the array API with the same model, the file's 8 kHz rate as its band, and no safety net: the network alone
+    expected, rate = audiosr.upsample(narrowband, 8000, model=speech_r2, input_band=4000, fallback=False)
+    assert rate == 16000
     from_saved_model = soundfile.read(tmp_path / "talk-16k.wav", dtype="float32")[0]
     from_tflite = soundfile.read(tmp_path / "talk-16k-tflite.wav", dtype="float32")[0]
     assert from_saved_model.shape == from_tflite.shape == expected.shape  # any length: padded inside, cut back
