@@ -11,6 +11,7 @@ import os
 import pathlib
 import sys
 import tempfile
+import textwrap
 import warnings
 
 from audiosr import __version__
@@ -43,7 +44,9 @@ examples:
   audiosr info model.keras
   audiosr upsample talk.mp3 recordings/ -o upsampled/ -m model.keras
   audiosr upsample song.flac -o out/ -m model.keras --format flac --bit-depth 24
-  audiosr evaluate -m model.keras speech/ --csv scores.csv --plot figures/
+  audiosr evaluate -m model.keras speech/ --csv scores.csv --plot figures/ --html listen/
+  audiosr export speech-r2 speech-r2.tflite
+  arecord -f S16_LE -r 8000 -c 1 | audiosr stream --rate 8000 | aplay -f S16_LE -r 16000 -c 1
 
 Run 'audiosr COMMAND --help' for the options of a command."""
 
@@ -318,6 +321,7 @@ def run_evaluate(args):
     from tqdm.auto import tqdm
 
     from audiosr.audio_io import AudioFileError
+    from audiosr.evaluation.page import ListeningPage
     from audiosr.evaluation.scoring import check_models, score_file, write_scores_csv
 
     models = _load_models(args.model)
@@ -331,6 +335,7 @@ def run_evaluate(args):
     jobs, failed = _input_files(args.references)
     rows, unwritten = [], []
     plot = bool(args.plot)
+    page = ListeningPage(args.html, ratio, sample_rate, "audiosr evaluate") if args.html else None
     for path, name in tqdm(jobs, desc="evaluating", unit="file", disable=_progress_disabled(args)):
         try:
             file_rows, reference, estimates = score_file(path, ratio, models, baselines, sample_rate)
@@ -339,6 +344,13 @@ def run_evaluate(args):
             failed += 1
             continue
         rows.extend(file_rows)
+        if page:
+            try:
+                page.add(str(name), reference, estimates, file_rows)
+            except OSError as error:
+                _say("error", f"{_cannot_write(error)}; no listening page is written")
+                unwritten.append(args.html)
+                page = None
         if plot:
             try:
                 _plot_file(path, name, args.plot, reference, estimates, ratio, sample_rate)
@@ -359,6 +371,12 @@ def run_evaluate(args):
             _say("done", f"wrote {len(rows)} rows to {args.csv}")
     if plot and rows:
         _say("done", f"wrote spectrograms to {args.plot}")
+    if page and rows:
+        try:
+            _say("done", f"wrote the listening page {page.write()}")
+        except OSError as error:
+            _say("error", _cannot_write(error))
+            unwritten.append(args.html)
     if failed:
         _say("error", f"{failed} reference(s) failed")
     return EXIT_FAILED if failed or unwritten or not rows else EXIT_OK
@@ -401,6 +419,63 @@ def run_models(args):
     return EXIT_OK
 
 
+# ------------------------------------------------------------- export, stream
+
+
+def run_export(args):
+    _quiet_tensorflow()
+    from audiosr.deploy.export import export_saved_model, export_tflite
+
+    fmt = args.format or ("tflite" if args.output.endswith(".tflite") else "saved_model")
+    if fmt == "saved_model" and args.quantize != "none":
+        raise UsageError("--quantize applies to --format tflite")
+    if os.path.lexists(args.output) and not args.overwrite:
+        raise UsageError(f"{args.output}: exists (pass --overwrite to replace it)")
+    model = _load_model(args.model)
+    try:
+        if fmt == "tflite":
+            export_tflite(model, args.output, args.quantize)
+        else:
+            export_saved_model(model, args.output)
+    except OSError as error:
+        _say("error", _cannot_write(error))
+        return EXIT_FAILED
+    _say("done", f"wrote {fmt} {args.output}: float32 (batch, T, 1) spline input at {model.sample_rate} Hz -> "
+                 f"(batch, T, 1) at {model.sample_rate} Hz (x{model.ratio}; see docs/deployment.md)")
+    return EXIT_OK
+
+
+def run_stream(args):
+    _quiet_tensorflow()
+    from audiosr.deploy.streaming import StreamUpsampler, stream_pcm
+    from audiosr.pretrained import default_model
+
+    try:
+        name = args.model or default_model(args.rate)
+    except ValueError as error:
+        raise UsageError(error) from error
+    model = _load_model(name)
+    upsampler = StreamUpsampler(model, args.rate, args.block_ms / 1000.0, args.precision)
+    latency = upsampler.latency
+    _say("streaming", f"{name}: 16-bit mono PCM at {args.rate:g} Hz in, {model.sample_rate} Hz out; latency "
+                      f"{1000 * latency.total:.1f} ms (block {1000 * latency.block:.1f} ms + look-ahead "
+                      f"{1000 * latency.lookahead:.1f} ms) plus compute")
+    try:
+        stats = stream_pcm(upsampler, sys.stdin.buffer, sys.stdout.buffer)
+    except BrokenPipeError:  # the reader went away (aplay stopped): nothing left to do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit's flush
+        _say("stopped", "the output was closed")
+        return EXIT_FAILED
+    except ValueError as error:  # input too short to interpolate
+        raise UsageError(f"stdin: {error}") from error
+    notes = [f"{stats['clipped']} samples clipped"] if stats["clipped"] else []
+    if stats["dropped_bytes"]:
+        notes.append("a trailing odd byte dropped")
+    _say("done", f"{stats['samples_in'] / args.rate:.2f} s in, {stats['samples_out'] / model.sample_rate:.2f} s "
+                 "out" + (f" ({', '.join(notes)})" if notes else ""))
+    return EXIT_OK
+
+
 # ------------------------------------------------------------------- parser
 
 
@@ -418,7 +493,16 @@ def _positive_int(text):
     return value
 
 
+def _positive_float(text):
+    value = float(text)
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
 def build_parser():
+    from audiosr.deploy.export import FORMATS as EXPORT_FORMATS, QUANTIZATIONS
+    from audiosr.deploy.streaming import DEFAULT_BLOCK_SECONDS
     from audiosr.inference import DEFAULT_BATCH_SIZE, DEFAULT_CHUNK_SAMPLES, PRECISIONS
     from audiosr.lowres import SAMPLE_RATE
 
@@ -466,8 +550,51 @@ def build_parser():
     ev.add_argument("--csv", metavar="FILE", help="also write per-file scores (file, method, snr, lsd) as CSV")
     ev.add_argument("--plot", metavar="DIR",
                     help="write a spectrogram PNG per file: reference, baselines, models")
+    ev.add_argument("--html", metavar="DIR",
+                    help="write a listening page DIR/index.html: players and spectrograms of the low-res input, "
+                         "baselines, models and reference, and the scores")
     ev.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     ev.set_defaults(run=run_evaluate)
+
+    ex = commands.add_parser(
+        "export", help="write a model as a TensorFlow SavedModel or a TFLite file",
+        description=textwrap.fill(
+            "Write MODEL's network as a SavedModel folder or a .tflite file that plain TensorFlow or "
+            "the LiteRT interpreter runs without audiosr. Input: the low-rate signal interpolated to "
+            "the output rate with a cubic spline, float32 (batch, T, 1); output: (batch, T, 1) at the "
+            "output rate. docs/deployment.md shows how to call them.", 79),
+        formatter_class=formatter,
+    )
+    ex.add_argument("model", metavar="MODEL", help="a shipped model's name or a model file (.keras)")
+    ex.add_argument("output", metavar="OUT", help="the SavedModel folder or .tflite file to write")
+    ex.add_argument("--format", choices=EXPORT_FORMATS,
+                    help="default: tflite when OUT ends in .tflite, else saved_model")
+    ex.add_argument("--quantize", choices=QUANTIZATIONS, default="none",
+                    help="TFLite weights: float16 halves the file, dynamic stores int8 (smaller and faster, "
+                         "less exact; docs/deployment.md measures both) (default: %(default)s)")
+    ex.add_argument("--overwrite", action="store_true", help="replace an existing OUT")
+    ex.set_defaults(run=run_export)
+
+    st = commands.add_parser(
+        "stream", help="upsample raw 16-bit PCM from stdin to stdout in real time",
+        description=textwrap.fill(
+            "Read raw 16-bit little-endian mono PCM at --rate from stdin and write raw 16-bit PCM at "
+            "the model's output rate to stdout as the input arrives, block by block, with a fixed "
+            "latency (printed at start: block + the network's and the spline's look-ahead). The output "
+            "equals 'audiosr upsample' of the same samples; end of input flushes the rest.", 79),
+        epilog="example: arecord -f S16_LE -r 8000 -c 1 | audiosr stream --rate 8000 | aplay -f S16_LE -r 16000 -c 1",
+        formatter_class=formatter,
+    )
+    st.add_argument("--rate", type=_positive_float, required=True, metavar="HZ", help="sample rate of the input")
+    st.add_argument("-m", "--model", metavar="MODEL",
+                    help="a shipped model's name or a model file (.keras); default: the shipped speech model "
+                         "for --rate")
+    st.add_argument("--block-ms", type=_positive_float, default=1000 * DEFAULT_BLOCK_SECONDS, metavar="MS",
+                    help="output block length; latency grows with it, computing cost shrinks "
+                         "(default: %(default)g)")
+    st.add_argument("--precision", choices=PRECISIONS, default="float32",
+                    help="arithmetic of the network (see upsample) (default: %(default)s)")
+    st.set_defaults(run=run_stream)
 
     info = commands.add_parser(
         "info", help="show a model file's ratio, rates and size",

@@ -135,32 +135,48 @@ class ChunkedEnhancer:
     blocks of output it returns, then ``finish()`` for the rest; the outputs
     concatenate to exactly the input's length. Channels are processed
     independently, windows of all channels share batches. ``chunk_samples``
-    and ``overlap_samples`` are rounded up to the length multiple; the chunk
-    must exceed twice the overlap.
+    and ``overlap_samples`` are rounded up to the length multiple.
+
+    Each window's output is weighted by ``rise(t) * (1 - rise(t - hop))``:
+    ``rise`` is 0 over the first ``margin_samples`` of the overlap (default a
+    quarter of it; the part a window's left edge disturbs), a raised cosine
+    over the next ``fade_samples`` (default: the overlap less two margins)
+    and 1 after, so the last ``overlap - margin - fade`` samples of each
+    window are dropped too. With both margins at least the network's
+    receptive field the result equals a whole-file pass. A cross-fade needs
+    a chunk of more than twice the overlap; ``fade_samples=0`` (a plain
+    cut, overlap-save) takes any chunk longer than the overlap, which is how
+    :mod:`audiosr.deploy.streaming` runs small blocks. Output leaves
+    ``push`` once a whole window of input is in: it lags the input by
+    ``overlap - margin`` plus up to one hop.
     """
 
     def __init__(self, predict, length_multiple, channels=1, chunk_samples=DEFAULT_CHUNK_SAMPLES,
-                 overlap_samples=DEFAULT_OVERLAP_SAMPLES, batch_size=DEFAULT_BATCH_SIZE):
+                 overlap_samples=DEFAULT_OVERLAP_SAMPLES, batch_size=DEFAULT_BATCH_SIZE, margin_samples=None,
+                 fade_samples=None):
         self._predict = predict
         self._multiple = int(length_multiple)
         self.chunk = _round_up(chunk_samples, self._multiple)
         self.overlap = _round_up(overlap_samples, self._multiple)
-        if self.overlap < 4 or self.chunk <= 2 * self.overlap:
+        self.margin = self.overlap // 4 if margin_samples is None else int(margin_samples)
+        fade = self.overlap - 2 * self.margin if fade_samples is None else int(fade_samples)
+        if self.margin < 0 or fade < 0 or self.margin + fade > self.overlap:
+            raise ValueError(f"need margin_samples, fade_samples >= 0 and together at most the overlap "
+                             f"{self.overlap}, got {self.margin} and {fade}")
+        if self.overlap < 4 or self.chunk <= (2 if fade else 1) * self.overlap:
             raise ValueError(
-                f"need chunk_samples > 2 * overlap_samples and overlap_samples >= 4, got "
+                f"need chunk_samples > {'2 * ' if fade else ''}overlap_samples and overlap_samples >= 4, got "
                 f"{self.chunk} and {self.overlap} (after rounding up to multiples of {self._multiple})"
             )
         self.hop = self.chunk - self.overlap
         self._batch_size = int(batch_size)
         self._windows_per_batch = max(1, self._batch_size // channels)
-        margin = self.overlap // 4
-        fade = self.overlap - 2 * margin
-        self._fade_in = np.zeros(self.overlap, dtype=np.float32)
-        self._fade_in[margin:margin + fade] = 0.5 - 0.5 * np.cos(np.pi * (np.arange(fade) + 0.5) / fade)
-        self._fade_in[margin + fade:] = 1.0
+        self._rise = np.zeros(self.overlap, dtype=np.float32)
+        self._rise[self.margin:self.margin + fade] = 0.5 - 0.5 * np.cos(np.pi * (np.arange(fade) + 0.5) / fade)
+        self._rise[self.margin + fade:] = 1.0
         self._pending = np.zeros((channels, 0), dtype=np.float32)  # input from the next window's start on
         self._windows = []
-        self._tail = None  # faded-out end of the last window, still owed the next window's fade-in
+        self._owed = None  # weighted output of earlier windows from the next window's margin on
 
     def push(self, block):
         block = np.asarray(block, dtype=np.float32)
@@ -178,7 +194,7 @@ class ChunkedEnhancer:
         remaining = self._pending.shape[1]
         if remaining:
             padded = np.pad(self._pending, ((0, 0), (0, _round_up(remaining, self._multiple) - remaining)))
-            parts.append(self._blend(self._predict_windows(padded[None])[0], last=True)[:, :remaining])
+            parts.append(self._blend(self._predict_windows(padded[None])[0][:, :remaining], last=True))
         self._pending = self._pending[:, :0]
         return np.concatenate(parts, axis=1) if parts else self._pending
 
@@ -196,14 +212,24 @@ class ChunkedEnhancer:
         return out.reshape(windows.shape)
 
     def _blend(self, output, last):
-        """Cross-fade one window's output with the previous tail; return its finished part."""
-        if self._tail is not None:
-            output[:, :self.overlap] = output[:, :self.overlap] * self._fade_in + self._tail
+        """Weight one window's output, add what earlier windows owe it; return its finished part.
+
+        The first window has no rise and the last no fall. After a window,
+        output is final up to the next window's margin.
+        """
+        first = self._owed is None
+        if not first:
+            output[:, :self.overlap] *= self._rise
+        if not last:
+            output[:, self.hop:] *= 1.0 - self._rise
+        if not first:
+            output[:, self.margin:self.overlap] += self._owed
+        begin = 0 if first else self.margin
         if last:
-            self._tail = None
-            return output
-        self._tail = output[:, self.hop:] * (1.0 - self._fade_in)
-        return output[:, :self.hop]
+            self._owed = None
+            return output[:, begin:]
+        self._owed = output[:, self.hop + self.margin:]
+        return output[:, begin:self.hop + self.margin]
 
 
 def enhance(model, spline_input, chunk_samples=DEFAULT_CHUNK_SAMPLES, overlap_samples=DEFAULT_OVERLAP_SAMPLES,

@@ -13,6 +13,8 @@ upsamples every recording of the test split whole, and writes to ``--out_dir``:
     per_file_r<r>.csv            the score of every file and method
     figure4_r<r>.png             validation loss per epoch of each run
     spectrograms_r<r>.png        one test clip: target, spline and every model (Figures 5-8)
+    listening_r<r>/index.html    the listening page of the first --listening_files recordings: players
+                                 and spectrograms of input, spline, every model and target, scores
 """
 
 import os
@@ -43,6 +45,8 @@ def define_flags(fv=flags.FLAGS):
     flags.DEFINE_string("spectrogram_file", None, "Recording shown in the spectrogram figures "
                         "(default: the first scored one).", flag_values=fv)
     flags.DEFINE_float("spectrogram_seconds", 3.0, "Seconds of it to show.", flag_values=fv)
+    flags.DEFINE_integer("listening_files", 5, "Recordings on the listening page of each ratio (0: no page).",
+                         lower_bound=0, flag_values=fv)
 
 
 def find_models(logdir, dataset, ratio, names, preset, seed):
@@ -67,6 +71,8 @@ def run(fv):
     """Write the report the flags in ``fv`` describe; returns the Figure 3 summaries {ratio: {method: ...}}."""
     from audiosr.data.pipeline import dataset_dir, split_sources
     from audiosr.inference import load_model
+    from audiosr.lowres import SAMPLE_RATE
+    from audiosr.evaluation.page import ListeningPage
     from audiosr.evaluation.reporting import plot_validation_curves, write_figure3
     from audiosr.evaluation.scoring import plot_spectrogram_comparison, score_references, summarize, write_scores_csv
     from audiosr.train.fit import BEST_MODEL_NAME, HISTORY_NAME
@@ -82,7 +88,16 @@ def run(fv):
     for ratio in sorted({int(r) for r in fv.ratios}):
         runs = find_models(fv.logdir, fv.dataset, ratio, fv.models, fv.preset, fv.seed)
         models = {label: load_model(os.path.join(run_dir, BEST_MODEL_NAME)) for label, run_dir in runs.items()}
-        rows = score_references(files, ratio, models, baselines=("spline",))
+        page = ListeningPage(os.path.join(out_dir, f"listening_r{ratio}"), ratio, SAMPLE_RATE,
+                             f"{fv.dataset} ({fv.split} split), r = {ratio}, preset {fv.preset}")
+
+        def listen(path, file_rows, reference, estimates):
+            if len(page.files) < fv.listening_files:
+                page.add(os.path.basename(path), reference, estimates, file_rows)
+
+        rows = score_references(files, ratio, models, baselines=("spline",), on_file=listen)
+        if page.files:
+            page.write()
         if not rows:
             raise RuntimeError(f"none of the {len(files)} recordings of {data_dir} ({fv.split}) could be scored")
         summaries[ratio] = summarize(rows)

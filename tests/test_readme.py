@@ -34,7 +34,7 @@ from audiosr.models import build_model
 
 README = make_flow.ROOT / "README.md"
 # The pages of docs/, in the order their commands run (after README.md's).
-DOCS = ("multi-worker.md",)
+DOCS = ("deployment.md", "listening-page.md", "multi-worker.md")
 
 
 def documentation_pages():
@@ -56,6 +56,8 @@ NOT_RUN = {
     "python bench/bench_infer.py --presets cpu fast paper --seconds 10 60 600 --precisions float32 bfloat16 "
     "--repeats 3": "upsamples 600 s inputs with every preset: an hour on a CPU (tests/test_bench.py runs it at toy "
     "size)",
+    "arecord -f S16_LE -r 8000 -c 1 | audiosr stream --rate 8000 | aplay -f S16_LE -r 16000 -c 1": "needs a sound "
+    "card; docs/deployment.md runs the same pipe with a raw file in its place",
     "python bench/bench_quality.py --train_dir=TRAIN --test_dir=TEST --scales=2,4 --models=unet,gan,wgan "
     "--steps=300": "trains 300 steps per model and ratio, set on its own command line (tests/test_bench.py runs it "
     "at toy size)",

@@ -90,14 +90,15 @@ def score_file(path, ratio, models, baselines=("spline",), sample_rate=SAMPLE_RA
 
 
 def score_references(paths, ratio, models, baselines=("spline",), sample_rate=SAMPLE_RATE, progress=True,
-                     errors=None):
+                     errors=None, on_file=None):
     """Score baselines and models on whole reference files.
 
     ``models`` maps display names to models. Returns rows
     ``{"file", "method", "snr", "lsd"}``, baselines first, in file order.
     Unreadable, too short or silent files are skipped: each is logged as a warning
     on the "audiosr" logger and, when ``errors`` is a list, appended to it as
-    an :class:`AudioFileError`.
+    an :class:`AudioFileError`. ``on_file(path, rows, reference, estimates)``,
+    when given, sees each scored file (e.g. a listening page).
     """
     from tqdm.auto import tqdm
 
@@ -105,11 +106,15 @@ def score_references(paths, ratio, models, baselines=("spline",), sample_rate=SA
     rows = []
     for path in tqdm(list(paths), desc="evaluating", unit="file", disable=not progress):
         try:
-            rows.extend(score_file(path, ratio, models, baselines, sample_rate)[0])
+            file_rows, reference, estimates = score_file(path, ratio, models, baselines, sample_rate)
         except AudioFileError as error:
             LOGGER.warning("skipped %s", error)
             if errors is not None:
                 errors.append(error)
+            continue
+        rows.extend(file_rows)
+        if on_file is not None:
+            on_file(path, file_rows, reference, estimates)
     return rows
 
 
