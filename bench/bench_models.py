@@ -14,13 +14,20 @@ For each preset and model (UNet, GAN, WGAN) it prints:
 
 The float32 matmul peak is measured at the start and at the end of the same
 run: a figure far below it, or a peak that moved, says more about the
-machine's load than about the model. Last, the time one study run (50
-epochs of 50,000 clips) and the whole 24-run study take at an assumed
-sustained throughput (``--tflops``) and at the rate measured here.
+machine's load than about the model. Then, for multi-worker training, the
+gradient bytes one step all-reduces (float32, every network an optimizer
+updates, the WGAN's critic n_critic times), the time a ring all-reduce of
+them takes over ``--workers`` at each ``--link_gbps``, beside the compute
+time of a step of ``--worker_batch`` clips per worker at the rate measured
+here and at ``--tflops``, and the speed-up over one worker that follows (no
+overlap of communication and computation: Keras' fit all-reduces after the
+backward pass). Last, the time one study run (50 epochs of 50,000 clips)
+and the whole 24-run study take at ``--tflops`` and at the rate measured here.
 
     python bench/bench_models.py                           # cpu + paper, a few minutes on 2 cores
     python bench/bench_models.py --presets cpu,fast --repeats 10
     python bench/bench_models.py --paper_batch 64 --paper_repeats 10 --tflops 200    # on a GPU
+    python bench/bench_models.py --workers 4 --link_gbps 10,25,100
 """
 
 import argparse
@@ -76,6 +83,27 @@ def measure_inference(model, patch, batch, repeats):
     return flops / audio_seconds / 1e9, seconds.scaled(audio_seconds), seconds.scaled(flops / 1e9)
 
 
+def print_allreduce(rows, workers, links, worker_batch, tflops):
+    """The multi-worker table: all-reduce time per step against compute time per step, and the speed-up."""
+    from audiosr.train.distribute import ring_allreduce_seconds
+
+    links_label = " / ".join(f"{link:g}" for link in links)
+    print(f"\nMulti-worker all-reduce ({workers} workers, ring: each sends 2(N-1)/N of the gradient bytes; "
+          f"{worker_batch} clips per worker per step; speed-up = N x compute / (compute + all-reduce)):")
+    print(f"| preset | model | gradient MB/step | all-reduce ms at {links_label} Gbit/s | compute ms/step here | "
+          f"speed-up here | compute ms/step at {tflops:g} TFLOP/s | speed-up at {tflops:g} TFLOP/s |")
+    print("|---|---|---|---|---|---|---|---|")
+    for preset, kind, num_bytes, flops_per_clip, measured_gflops in rows:
+        allreduce = [ring_allreduce_seconds(num_bytes, workers, link) for link in links]
+        computes = [worker_batch * flops_per_clip / rate for rate in (measured_gflops * 1e9, tflops * 1e12)]
+        cells = []
+        for compute in computes:
+            speedups = " / ".join(f"{workers * compute / (compute + a):.2f}" for a in allreduce)
+            cells += [f"{compute * 1e3:.4g}", speedups]
+        print(f"| {preset} | {kind} | {num_bytes / 1e6:.3g} | {' / '.join(f'{a * 1e3:.3g}' for a in allreduce)} | "
+              + " | ".join(cells) + " |")
+
+
 def print_study_estimate(counts, measured, tflops, epochs, clips):
     """Time of one run and of the study at ``tflops``, and at the rates measured for the study preset."""
     clips_per_run = epochs * clips
@@ -107,11 +135,17 @@ def main():
     parser.add_argument("--tflops", type=float, default=100.0,
                         help="assumed sustained TFLOP/s of the GPU for the study estimate (default 100: "
                              "about a third of an A100's or a tenth of an H100's dense bfloat16 peak)")
+    parser.add_argument("--workers", type=int, default=2, help="worker processes of the multi-worker estimate")
+    parser.add_argument("--link_gbps", default="1,10,100",
+                        help="link speeds between workers, Gbit/s, comma separated (multi-worker estimate)")
+    parser.add_argument("--worker_batch", type=int, default=64,
+                        help="clips per worker per step in the multi-worker estimate (the study's 64 per replica)")
     parser.add_argument("--epochs", type=int, default=50, help="epochs per study run")
     parser.add_argument("--clips", type=int, default=50000, help="training clips per epoch")
     args = parser.parse_args()
 
     from audiosr.models.flops import train_step_flops
+    from audiosr.train.distribute import gradient_bytes
 
     print(machine.describe())
     print(f"matmul peak (float32 {args.matmul_size}^2, GFLOP/s min / median / max): "
@@ -121,7 +155,7 @@ def main():
     print("| preset | model | params | train GFLOP/clip | = x G fwd | G / D fwd passes | batch | "
           "clips/s | GFLOP/s |")
     print("|---|---|---|---|---|---|---|---|---|", flush=True)
-    counts, measured, inference = {}, {}, []
+    counts, measured, inference, allreduce_rows = {}, {}, [], []
     for preset in [p.strip() for p in args.presets.split(",") if p.strip()]:
         batch, repeats = (args.paper_batch, args.paper_repeats) if preset == "paper" else (args.batch, args.repeats)
         for kind in args.models.split(","):
@@ -132,6 +166,7 @@ def main():
             clips, gflops = measure_training(model, counted, args.patch, batch, repeats)
             if preset == STUDY_PRESET:
                 counts[kind], measured[kind] = counted, gflops.median
+            allreduce_rows.append((preset, kind, gradient_bytes(model), counted.total, gflops.median))
             print(f"| {preset} | {kind} | {model.generator.count_params() / 1e6:.2f} M | {counted.total / 1e9:.1f} | "
                   f"{counted.per_generator_forward:.2f} | {counted.generator_passes:g} / "
                   f"{counted.discriminator_passes:.3g} | {batch} | {clips:.3g} | {gflops:.1f} |", flush=True)
@@ -143,6 +178,8 @@ def main():
     for preset, batch, per_second, speed, gflops in inference:
         print(f"| {preset} | {batch} | {per_second:.2f} | {speed:.3g} | {gflops:.1f} |")
     print(f"\nmatmul peak at the end (GFLOP/s): {machine.matmul_peak(args.matmul_size):.1f}")
+    print_allreduce(allreduce_rows, args.workers, [float(x) for x in args.link_gbps.split(",")], args.worker_batch,
+                    args.tflops)
 
     for kind in STUDY_KINDS:
         if kind not in counts:

@@ -11,6 +11,8 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
@@ -28,6 +30,13 @@ def test_bench_models_reports_flops_speed_and_the_machine():
     assert "GFLOP" in out and "matmul" in out.lower()
     for kind in ("unet", "gan", "wgan"):
         assert re.search(rf"\b{kind}\b", out, flags=re.I), out
+    # The multi-worker table: the GAN adds the discriminator's gradients once a step, the WGAN n_critic = 5 times.
+    gradient_mb = {kind: float(re.search(rf"^\| tiny \| {kind} \| ([\d.e+-]+) \| [\d.e+-]+ / ", out, flags=re.M)
+                                     .group(1)) for kind in ("unet", "gan", "wgan")}
+    discriminator = gradient_mb["gan"] - gradient_mb["unet"]
+    assert discriminator > 0 and gradient_mb["wgan"] == pytest.approx(gradient_mb["unet"] + 5 * discriminator,
+                                                                      rel=0.01)
+    assert "all-reduce ms at 1 / 10 / 100 Gbit/s" in out
 
 
 def test_bench_infer_reports_real_time_factors():

@@ -37,7 +37,7 @@ from audiosr.models import build_model
 
 README = make_flow.ROOT / "README.md"
 # The pages of docs/, in the order their commands run (after README.md's).
-DOCS = ("upsampling.md", "deployment.md", "listening-page.md")
+DOCS = ("upsampling.md", "deployment.md", "listening-page.md", "multi-worker.md")
 
 
 def documentation_pages():
@@ -64,6 +64,13 @@ NOT_RUN = {
     "python bench/bench_quality.py --train_dir=TRAIN --test_dir=TEST --scales=2,4 --models=unet,gan,wgan "
     "--steps=300": "trains 300 steps per model and ratio, set on its own command line (tests/test_bench.py runs it "
     "at toy size)",
+    "python bench/bench_models.py --presets cpu,fast,paper --repeats 5 --paper_repeats 2 --workers 2 --link_gbps "
+    "1,10,100": "times paper-preset training steps: many minutes on a CPU (tests/test_bench.py runs it at toy size, "
+    "its multi-worker table included)",
+    **{'TF_CONFIG={"cluster": {"worker": ["10.0.0.1:23456", "10.0.0.2:23456"]}, "task": {"type": "worker", '
+       f'"index": {index}}}}} make train-vctk-r2 MODEL=wgan TRAIN_ARGS=--strategy=multi_worker --batch_size=128 '
+       '--learning_rate=2e-4': "needs two machines (docs/multi-worker.md's one-machine example, run here, is the "
+       "same command on 127.0.0.1)" for index in (0, 1)},
 }
 PREP_ARGS = "--num_clips=64 --clip_seconds=0.256 --num_workers=0"
 ENVIRONMENT = {

@@ -216,8 +216,7 @@ MULTI_WORKER_SCRIPT = textwrap.dedent("""
     data = tf.data.Dataset.from_tensor_slices((x, x)).batch(4)
     model = experiment.build_compiled_model("wgan", 2, "tiny", 512, 1e-3, strategy=strategy, seed=0, n_critic=1,
                                           discriminator_filters=4)
-    history = fit.fit_run(model, data, sys.argv[1], 1, val_data=data, verbose=0,
-                               write=distribute.is_chief(strategy))
+    history = fit.fit_run(model, data, sys.argv[1], 1, val_data=data, verbose=0)
     is_mwms = isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
     print("RESULT " + json.dumps({"multi_worker": is_mwms, "replicas": strategy.num_replicas_in_sync,
                                   "epochs": len(history["loss"])}))

@@ -101,7 +101,10 @@ def make_dataset(data_dir, split, ratio, batch_size, shuffle=True, seed=None, de
     the data (each epoch, or each repetition) is shuffled anew, in the same
     sequence for the same seed; a new pipeline (a resumed run) starts that
     sequence again. The result feeds ``model.fit`` directly and
-    ``strategy.experimental_distribute_dataset``.
+    ``strategy.experimental_distribute_dataset``; across several workers
+    each one reads the whole split and keeps its part of every batch
+    (sharding by DATA, see docs/multi-worker.md), so they must all use the
+    same ``seed``.
     """
     data_dir = os.fspath(data_dir)
     manifest = Manifest.load(data_dir)
@@ -109,9 +112,9 @@ def make_dataset(data_dir, split, ratio, batch_size, shuffle=True, seed=None, de
     files = shard_paths(data_dir, split)
     clips = manifest.splits[split].clips
     if drop_remainder and not repeat and clips < batch_size:
-        raise ValueError(
-            f"split {split!r} of {data_dir} has {clips} clips, fewer than one batch of {batch_size} "
-            "(use drop_remainder=False or repeat=True)"
+        raise DataSetError(
+            f"split {split!r} of {data_dir} has {clips} clips, fewer than one batch of {batch_size}: "
+            "use a smaller batch size (or drop_remainder=False / repeat=True) or prepare more clips"
         )
     if deterministic is None:
         deterministic = seed is not None or not shuffle
@@ -147,4 +150,6 @@ def make_dataset(data_dir, split, ratio, batch_size, shuffle=True, seed=None, de
     dataset = dataset.apply(tf.data.experimental.assert_cardinality(num_batches))
     options = tf.data.Options()
     options.deterministic = deterministic
+    # FILE sharding refuses fewer shards than workers and gives uneven shards uneven step counts.
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     return dataset.with_options(options).prefetch(tf.data.AUTOTUNE)

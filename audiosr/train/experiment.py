@@ -164,31 +164,30 @@ def run_experiment(settings, run_dir, callbacks=(), before_write=None):
     keras.utils.set_random_seed(settings.seed)
     set_precision(settings.precision)  # before any model or content network is built
     ratio, data_dir = int(settings.ratio), settings.prepared_dir
-    manifest = Manifest.load(data_dir)  # a missing, unfinished or unsuitable set stops here
+    manifest = Manifest.load(data_dir)  # a missing, unfinished or unsuitable set stops here, or in make_dataset
     manifest.check_ratio(ratio, data_dir)
-    for split in ("train", "val"):
-        manifest.split(split, data_dir)
+    train_data = make_dataset(data_dir, "train", ratio, settings.batch_size, shuffle=True, seed=settings.seed,
+                              repeat=settings.steps_per_epoch is not None)
+    # Several replicas validate whole global batches only: a last, partial batch would give some replicas
+    # fewer clips than others, or none (a NaN mean, or workers out of step in the collectives).
+    val_data = make_dataset(data_dir, "val", ratio, settings.batch_size, shuffle=False, deterministic=True,
+                            drop_remainder=strategy.num_replicas_in_sync > 1)
     content_network = None
     if settings.content:  # an unavailable network stops here too
         from audiosr.features import load_content_network
 
         with strategy.scope():
             content_network = load_content_network(settings.content_network)
-    chief = is_chief(strategy)
-    if chief and before_write is not None:
+    if is_chief(strategy) and before_write is not None:
         before_write(run_dir)
     LOGGER.info("run %s on %d replica(s)", run_dir, strategy.num_replicas_in_sync)
     model = build_compiled_model(settings.model, ratio, settings.preset, manifest.clip_samples,
                                  settings.learning_rate, strategy=strategy, content_network=content_network,
                                  jit_compile=settings.jit_compile, steps_per_execution=settings.steps_per_execution,
                                  **settings.model_kwargs())
-    train_data = make_dataset(data_dir, "train", ratio, settings.batch_size, shuffle=True, seed=settings.seed,
-                              repeat=settings.steps_per_epoch is not None)
-    val_data = make_dataset(data_dir, "val", ratio, settings.batch_size, shuffle=False, deterministic=True,
-                            drop_remainder=False)
     started = time.monotonic()
     history = fit_run(model, train_data, run_dir, settings.epochs, val_data=val_data,
                       steps_per_epoch=settings.steps_per_epoch, validation_steps=settings.validation_steps,
-                      write=chief, callbacks=callbacks, verbose=settings.verbose)
+                      callbacks=callbacks, verbose=settings.verbose)
     steps = int(keras.ops.convert_to_numpy(model.optimizer.iterations))  # a MirroredVariable under a strategy
     return RunResult(os.fspath(run_dir), history, steps, time.monotonic() - started)
