@@ -44,6 +44,7 @@ examples:
   audiosr upsample talk.mp3 recordings/ -o upsampled/ -m model.keras
   audiosr upsample song.flac -o out/ -m model.keras --format flac --bit-depth 24
   audiosr evaluate -m model.keras speech/ --csv scores.csv --plot figures/
+  audiosr evaluate -m speech-r2 speech/ --lowres decimate,soxr,polyphase,telephone
 
 Run 'audiosr COMMAND --help' for the options of a command."""
 
@@ -69,11 +70,15 @@ highest (speech-r2). 'audiosr models' lists the shipped models."""
 EVALUATE_DESCRIPTION = """\
 Score models against interpolation on high-resolution reference recordings.
 
-Each reference is read as mono at the model's output rate, its low-resolution
-version is made exactly as for training (anti-aliased decimation, then cubic
-spline back), and every method reconstructs the whole file. Prints SNR (dB,
-higher is better) and log-spectral distance (LSD, lower is better) per file
-and on average."""
+Each reference is read as mono at the model's output rate and its
+low-resolution version is made by each input maker named with --lowres:
+decimate (the default: the study's anti-aliased decimation, which its training
+data was made with), or soxr, polyphase, fft, butter-causal, telephone and the
+others real low-rate files come from (docs/input-makers.md lists them).
+Baselines interpolate the low-rate samples, models refine their cubic spline,
+and every method reconstructs the whole file. Prints SNR (dB, higher is
+better) and log-spectral distance (LSD, lower is better) per file and on
+average, one table per input maker."""
 
 EXIT_STATUS = ("exit status: 0 when every file succeeded, 1 when any failed or an output could not be "
                "written, 2 for usage errors, 130 when interrupted (Ctrl-C).")
@@ -307,10 +312,13 @@ def _score_table(rows, methods):
 
 
 def _plot_file(path, name, plot_dir, reference, estimates, ratio, sample_rate):
+    """One spectrogram figure per input maker: ``DIR/<name>.png``, or ``DIR/<maker>/<name>.png`` for several."""
     from audiosr.evaluation.scoring import plot_comparison
 
-    target = pathlib.Path(plot_dir) / name.parent / f"{name.name}.png"
-    plot_comparison(reference, estimates, sample_rate, target, title=f"{path.name}: x{ratio} super-resolution")
+    for maker, by_method in estimates.items():
+        folder = pathlib.Path(plot_dir) / (maker if len(estimates) > 1 else "") / name.parent
+        title = f"{path.name}: x{ratio} super-resolution" + (f", input by {maker}" if len(estimates) > 1 else "")
+        plot_comparison(reference, by_method, sample_rate, folder / f"{name.name}.png", title=title)
 
 
 def run_evaluate(args):
@@ -318,13 +326,15 @@ def run_evaluate(args):
     from tqdm.auto import tqdm
 
     from audiosr.audio_io import AudioFileError
-    from audiosr.evaluation.scoring import check_models, score_file, write_scores_csv
+    from audiosr.evaluation.scoring import by_lowres, check_models, input_makers, score_file, write_scores_csv
+    from audiosr.lowres import METHODS
 
     models = _load_models(args.model)
     first = next(iter(models.values()))
     ratio, sample_rate = first.ratio, first.sample_rate
     try:
         check_models(models, ratio, sample_rate)
+        makers = input_makers(args.lowres, ratio)
     except ValueError as error:
         raise UsageError(error) from error
     baselines = tuple(dict.fromkeys(args.baseline or ["spline"]))
@@ -333,7 +343,7 @@ def run_evaluate(args):
     plot = bool(args.plot)
     for path, name in tqdm(jobs, desc="evaluating", unit="file", disable=_progress_disabled(args)):
         try:
-            file_rows, reference, estimates = score_file(path, ratio, models, baselines, sample_rate)
+            file_rows, reference, estimates = score_file(path, ratio, models, baselines, sample_rate, makers)
         except AudioFileError as error:
             _say("error", error)
             failed += 1
@@ -346,9 +356,11 @@ def run_evaluate(args):
                 _say("error", f"{_cannot_write(error)}; no more spectrograms are written")
                 unwritten.append(args.plot)
                 plot = False
-    if rows:
-        print(f"x{ratio} super-resolution to {sample_rate} Hz")
-        print(_score_table(rows, list(baselines) + list(models)))
+    for index, (maker, maker_rows) in enumerate(by_lowres(rows).items()):
+        if index:
+            print()
+        print(f"x{ratio} super-resolution to {sample_rate} Hz; input made by {maker}: {METHODS[maker].description}")
+        print(_score_table(maker_rows, list(baselines) + list(models)))
     if args.csv and rows:
         try:
             write_scores_csv(rows, args.csv)
@@ -463,9 +475,15 @@ def build_parser():
                          "same ratio")
     ev.add_argument("--baseline", action="append", choices=["spline", "sinc"],
                     help="interpolation to compare with; repeatable (default: spline)")
-    ev.add_argument("--csv", metavar="FILE", help="also write per-file scores (file, method, snr, lsd) as CSV")
+    ev.add_argument("--lowres", default="decimate", metavar="NAME[,NAME...]",
+                    help="input makers: how the low-resolution version of each reference is made, one table each "
+                         "(default: %(default)s, the study's; e.g. decimate,soxr,polyphase,fft,butter-causal,"
+                         "telephone; see docs/input-makers.md)")
+    ev.add_argument("--csv", metavar="FILE",
+                    help="also write per-file scores (file, lowres, method, snr, lsd) as CSV")
     ev.add_argument("--plot", metavar="DIR",
-                    help="write a spectrogram PNG per file: reference, baselines, models")
+                    help="write a spectrogram PNG per file: reference, baselines, models (one folder per input "
+                         "maker when there are several)")
     ev.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     ev.set_defaults(run=run_evaluate)
 
