@@ -34,7 +34,7 @@ from audiosr.models import build_model
 
 README = make_flow.ROOT / "README.md"
 # The pages of docs/, in the order their commands run (after README.md's).
-DOCS = ()
+DOCS = ("input-makers.md",)
 
 
 def documentation_pages():
@@ -59,6 +59,8 @@ NOT_RUN = {
     "python bench/bench_quality.py --train_dir=TRAIN --test_dir=TEST --scales=2,4 --models=unet,gan,wgan "
     "--steps=300": "trains 300 steps per model and ratio, set on its own command line (tests/test_bench.py runs it "
     "at toy size)",
+    "python bench/bench_data.py": "prepares four copies of ../shared/data and times paper-preset training steps: "
+    "many minutes on a CPU (tests/test_bench.py runs it at toy size)",
 }
 PREP_ARGS = "--num_clips=64 --clip_seconds=0.256 --num_workers=0"
 ENVIRONMENT = {

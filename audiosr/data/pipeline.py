@@ -18,7 +18,7 @@ import tensorflow as tf
 from audiosr.data.records import (
     INT16_FULL_SCALE, MANIFEST_NAME, DataSetError, Manifest, lowres_key, training_features,
 )
-from audiosr.lowres import STUDY_METHOD, is_study, parse_methods, simulate_lowres_batch
+from audiosr.lowres import STUDY_METHOD, design_filters, is_study, parse_methods, simulate_lowres_batch
 
 DATA_ROOT = "data"
 # The corpus as the study prepares it keeps the plain name (data/vctk, data/fma), the name its
@@ -166,6 +166,8 @@ def make_dataset(data_dir, split, ratio, batch_size, shuffle=True, seed=None, de
         dataset = dataset.repeat()
     dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
     drawn = None if is_study(methods) else methods
+    if drawn:
+        design_filters(drawn, ratio)
     if drawn and shuffle:  # one random number per batch: a new stream each pass, the same for the same seed
         dataset = tf.data.Dataset.zip(dataset, tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True))
     static_batch = batch_size if drop_remainder else -1
