@@ -9,6 +9,8 @@
 The run folder (``runs/synthetic-r2-unet-cpu-s0``) keeps its checkpoints: a
 second ``make demo`` goes on training where the first stopped (up to
 ``--epochs``), or straight to scoring once the run is finished.
+``--lowres=real`` trains on inputs made the ways real low-rate files are
+(docs/input-makers.md), in ``runs/synthetic-r2-unet-cpu-real-s0``.
 """
 
 import os

@@ -4,6 +4,7 @@ Run from the repository root (flagfiles name each other by paths relative to it)
 
     python experiments/train.py --flagfile=experiments/configs/vctk-r2-wgan.flags
     python experiments/train.py --model=unet --ratio=4 --dataset=synthetic --preset=cpu --epochs=3
+    python experiments/train.py --model=unet --preset=fast --dataset=synthetic --lowres=real --epochs=3
 
 The run goes to ``<logdir>/<dataset>-r<ratio>-<model>[-c]-<preset>[-<lowres>]-s<seed>/``
 (``-<lowres>`` only for inputs made otherwise than by the study's decimation)
