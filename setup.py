@@ -23,6 +23,7 @@ setup(
         "tqdm",
         "tensorboard",
     ],
-    extras_require={"test": ["pytest>=7"]},
+    # ai-edge-litert: the TFLite interpreter the export tests run (TensorFlow's tf.lite.Interpreter is deprecated)
+    extras_require={"test": ["pytest>=7", "ai-edge-litert"]},
     entry_points={"console_scripts": ["audiosr=audiosr.cli:main"]},
 )

@@ -3,8 +3,9 @@
 Every file the package writes (shards, manifests, models, checkpoints,
 tables, figures, audio) goes through :func:`atomic_path`, so an interrupted
 run never leaves a half-written file where a good one was or will be. Text,
-JSON and ``save(path)``-style writers have their helpers here; format
-writers (TFRecord shards, sound files, PNGs) wrap :func:`atomic_path`.
+JSON and ``save(path)``-style writers have their helpers here, and whole
+folders (a SavedModel) :func:`atomic_directory`; format writers (TFRecord
+shards, sound files, PNGs) wrap :func:`atomic_path`.
 
 A temporary file is named ``.partial-<pid>-<random>-<target name>``: the
 process that writes it and the file it becomes. A process killed with
@@ -16,6 +17,7 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import tempfile
 
 PARTIAL_PREFIX = ".partial-"
@@ -69,6 +71,36 @@ def atomic_path(path, suffix=None):
             os.remove(tmp)
 
 
+@contextlib.contextmanager
+def atomic_directory(path):
+    """Yield a temporary folder beside ``path``; when the block succeeds it replaces folder ``path``.
+
+    For writers of whole folders (a SavedModel). An existing ``path`` is
+    moved aside, the new folder renamed into place, then the old one
+    deleted; an exception deletes the temporary folder and leaves ``path``.
+    """
+    path = os.fspath(path)
+    folder, name = os.path.split(os.path.abspath(path))
+    with _errors_name(path):
+        os.makedirs(folder, exist_ok=True)
+        tmp = tempfile.mkdtemp(prefix=f"{PARTIAL_PREFIX}{os.getpid()}-", suffix="-" + _target_tail(name), dir=folder)
+        os.chmod(tmp, 0o755)  # mkdtemp's 0700 would make the folder private to its writer
+    try:
+        with _errors_name(path, tmp):
+            yield tmp
+            old = None
+            if os.path.exists(path):
+                old = tempfile.mkdtemp(prefix=f"{PARTIAL_PREFIX}{os.getpid()}-", suffix="-" + _target_tail(name),
+                                       dir=folder)
+                os.replace(path, old)  # a folder may be renamed onto an empty one
+            os.replace(tmp, path)
+            if old is not None:
+                shutil.rmtree(old)
+    finally:
+        if os.path.exists(tmp):
+            shutil.rmtree(tmp)
+
+
 def write_text_atomic(path, text):
     """Write ``text`` (UTF-8, newlines as given) to ``path`` atomically."""
     with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8", newline="") as handle:
@@ -115,6 +147,9 @@ def remove_stale_partials(folder, target=None):
             continue
         if not _process_running(int(match.group(1))):
             with contextlib.suppress(FileNotFoundError):  # another run may have removed it first
-                os.remove(entry.path)
+                if entry.is_dir(follow_symlinks=False):  # an atomic_directory's
+                    shutil.rmtree(entry.path)
+                else:
+                    os.remove(entry.path)
                 removed.append(entry.path)
     return removed

@@ -140,7 +140,8 @@ class AudioReader:
     soundfile streams what libsndfile decodes (WAV, FLAC, OGG, MP3, AIFF, ...)
     straight from disk; other formats are decoded whole by :func:`load_audio`
     (librosa), so their memory grows with their length. ``rate``,
-    ``channels`` and ``frames`` are known on opening; blocks are float32
+    ``channels``, ``frames`` and ``subtype`` (libsndfile's sample format, None
+    for librosa) are known on opening; blocks are float32
     (channels, n) arrays. Problems raise :class:`AudioFileError`, including a
     NaN found halfway through the file.
     """
@@ -152,9 +153,11 @@ class AudioReader:
         try:
             self._file = soundfile.SoundFile(self.path)
             self.rate, self.channels, self.frames = self._file.samplerate, self._file.channels, self._file.frames
+            self.subtype = self._file.subtype
         except (soundfile.LibsndfileError, RuntimeError, TypeError):
             self._audio, self.rate = load_audio(self.path, mono=False)
             self.channels, self.frames = self._audio.shape
+            self.subtype = None
         if self.frames == 0:
             self.close()
             raise AudioFileError(self.path, "no audio samples")

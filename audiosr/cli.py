@@ -11,6 +11,7 @@ import os
 import pathlib
 import sys
 import tempfile
+import textwrap
 import warnings
 
 from audiosr import __version__
@@ -43,29 +44,41 @@ examples:
   audiosr info model.keras
   audiosr upsample talk.mp3 recordings/ -o upsampled/ -m model.keras
   audiosr upsample song.flac -o out/ -m model.keras --format flac --bit-depth 24
-  audiosr evaluate -m model.keras speech/ --csv scores.csv --plot figures/
+  audiosr evaluate -m model.keras speech/ --csv scores.csv --plot figures/ --html listen/
   audiosr evaluate -m speech-r2 speech/ --lowres decimate,soxr,polyphase,telephone
+  audiosr export speech-r2 speech-r2.tflite
+  arecord -f S16_LE -r 8000 -c 1 | audiosr stream --rate 8000 | aplay -f S16_LE -r 16000 -c 1
 
 Run 'audiosr COMMAND --help' for the options of a command."""
 
 UPSAMPLE_DESCRIPTION = """\
-Upsample recordings of any length by the model's ratio.
+Upsample recordings of any length, deciding per file from where its content
+stops (its effective band, estimated from its spectrum), not from its rate.
 
-Each input is resampled to the model's input rate when its rate differs (a
-note says so), interpolated to the output rate with a cubic spline and refined
-by the network in overlapping, cross-faded chunks, so memory stays the same
-however long the recording. Stereo and multichannel files keep their layout;
-each channel is processed on its own.
+A file whose content already reaches the band the model outputs (8 kHz for
+16 kHz output) is copied unchanged, at its own rate. Otherwise the file is
+treated as audio of the rate its band implies (a 16 or 44.1 kHz file that
+stops near 4 kHz is 8 kHz audio, one that stops near 2 kHz 4 kHz audio),
+resampled to it, interpolated with a cubic spline and refined by the network
+in overlapping, cross-faded chunks, so memory stays the same however long the
+recording. A note line per file says what was estimated and decided;
+--input-band gives the band instead. Stereo and multichannel files keep their
+layout; each channel is processed on its own.
+
+A safety net compares each output with the input's own spectrum; where the
+model's output does not fit it (it changes the band the input carries, or
+adds implausibly much above it, in most frames) the file gets the spline
+interpolation instead, with a note.
 
 Outputs go to DIR under the input's name (a folder's structure is kept) and
 are written atomically. An existing output is replaced only with --overwrite;
 an input is never replaced. A file that cannot be read is reported in one line
 and skipped; the others are still processed.
 
-Without --model, each file gets the shipped speech model whose input rate is
-the lowest at or above the file's rate (8 kHz: speech-r2, 4 kHz: speech-r4,
-6 kHz: speech-r2); files above every model's input rate get the one with the
-highest (speech-r2). 'audiosr models' lists the shipped models."""
+Without --model, each file gets the shipped speech model that fits its band
+(8 kHz audio: speech-r2, 4 kHz audio: speech-r4). With --model, that model
+is used unless the file's content already reaches its output band.
+'audiosr models' lists the shipped models."""
 
 EVALUATE_DESCRIPTION = """\
 Score models against interpolation on high-resolution reference recordings.
@@ -168,15 +181,6 @@ def _load_model(name_or_path):
         raise UsageError(error) from error
 
 
-def _file_rate(path):
-    import soundfile
-
-    try:
-        return soundfile.info(os.fspath(path)).samplerate
-    except Exception:  # unreadable here: upsample_file reports why
-        return None
-
-
 def _load_models(paths):
     """{display name: model} from .keras files; names are the file stems, made unique."""
     models = {}
@@ -216,36 +220,26 @@ def _audio_seconds(path):
 
 def run_upsample(args):
     subtype = _output_subtype(args)
+    copy_subtype = subtype if args.bit_depth or args.format in LOSSY_SUBTYPES else None
     _quiet_tensorflow()
     from tqdm.auto import tqdm
 
     from audiosr.audio_io import AudioFileError
-    from audiosr.inference import DEFAULT_OVERLAP_SAMPLES, upsample_file
-    from audiosr.lowres import SAMPLE_RATE
-    from audiosr.pretrained import default_model
+    from audiosr.inference import DEFAULT_OVERLAP_SAMPLES
+    from audiosr.limiter import LOOKAHEAD_SECONDS
+    from audiosr.upsampling import Models, upsample_path
 
-    loaded = {}
-
-    def model_for(path):
-        """--model, or the shipped speech model for the file's rate (each loaded once)."""
-        try:
-            name = args.model or default_model(_file_rate(path) or 0)
-        except ValueError as error:
-            raise UsageError(error) from error
-        if name not in loaded:
-            loaded[name] = _load_model(name)
-        return name, loaded[name]
-
-    if args.model:  # a bad --model stops before any work
-        model_for(None)
-    output_rate = next(iter(loaded.values())).sample_rate if loaded else SAMPLE_RATE
-    chunk = int(round(args.chunk_seconds * output_rate))
+    try:  # a bad --model stops before any work
+        models = Models(args.model)
+    except ValueError as error:
+        raise UsageError(error) from error
+    chunk = int(round(args.chunk_seconds * models.output_rate))
     if chunk <= 2 * DEFAULT_OVERLAP_SAMPLES:
-        raise UsageError(f"--chunk-seconds must exceed {2 * DEFAULT_OVERLAP_SAMPLES / output_rate:g}, "
+        raise UsageError(f"--chunk-seconds must exceed {2 * DEFAULT_OVERLAP_SAMPLES / models.output_rate:g}, "
                          "twice the overlap of the chunks")
     jobs, failed = _input_files(args.inputs)
     claimed = {}
-    written = 0
+    written = passed = 0
     total = sum(_audio_seconds(path) for path, _ in jobs)
     bar_format = "{l_bar}{bar}| {n:.1f}/{total:.1f} s of audio [{elapsed}<{remaining}{postfix}]"
     with tqdm(total=total, desc="upsampling", bar_format=bar_format, disable=_progress_disabled(args)) as bar:
@@ -258,12 +252,12 @@ def run_upsample(args):
                 continue
             claimed[key] = path
             bar.set_postfix_str(path.name)
-            model_name, model = model_for(path)
             try:
-                info = upsample_file(
-                    model, path, output, subtype=subtype, format=FORMATS[args.format], overwrite=args.overwrite,
-                    chunk_samples=chunk, batch_size=args.batch_size, precision=args.precision,
-                    on_progress=bar.update,
+                plan, info = upsample_path(
+                    models, path, output, input_band=args.input_band, fallback=not args.keep_implausible,
+                    subtype=subtype, copy_subtype=copy_subtype, format=FORMATS[args.format],
+                    overwrite=args.overwrite, on_progress=bar.update, chunk_samples=chunk,
+                    batch_size=args.batch_size, precision=args.precision,
                 )
             except (AudioFileError, FileExistsError, ValueError) as error:
                 _say("error", error)
@@ -274,15 +268,24 @@ def run_upsample(args):
                 failed += 1
                 continue
             written += 1
-            if not args.model:
-                _say("note", f"{path}: upsampled with the shipped model {model_name} "
-                             f"(x{model.ratio}, {info['input_rate']} Hz input)")
-            if info["resampled"]:
-                _say("note", f"{path}: resampled from {info['input_rate']} Hz to the model's input rate "
-                             f"{info['model_input_rate']:g} Hz")
-            if info["clipped"]:
-                _say("note", f"{output}: {info['clipped']} samples clipped to [-1, 1]; --bit-depth float keeps them")
-    _say("done", f"wrote {written} file(s) at {output_rate} Hz to {args.output_dir}"
+            passed += plan.passes_through
+            _say("note", f"{path}: {plan.note}")
+            if plan.warning:
+                _say("note", f"{path}: {plan.warning}")
+            net = info.get("safety")
+            if net is not None and net.implausible:
+                _say("note", f"{path}: {plan.model.name}'s output does not fit the input's spectrum in "
+                             f"{100 * net.flagged_share:.0f} % of its frames (the band the input carries, "
+                             f"{net.band_hz / 2:.0f}-{net.band_hz:.0f} Hz, changed by {net.median_in_band_db:+.0f} dB "
+                             "in the median frame): "
+                             + ("wrote the spline interpolation instead (--keep-implausible keeps the model's)"
+                                if info["fell_back"] else "kept as asked by --keep-implausible"))
+            if info["limited"]:
+                _say("note", f"{output}: {info['limited']} samples past full scale (peak {info['peak']:.3f}) were "
+                             f"lowered by a {1000 * LOOKAHEAD_SECONDS:g} ms look-ahead limiter, not clipped; --bit-depth "
+                             "float keeps them")
+    _say("done", f"wrote {written} file(s) to {args.output_dir}"
+                 + (f" ({passed} passed through unchanged)" if passed else "")
                  + (f"; {failed} failed" if failed else ""))
     return EXIT_FAILED if failed else EXIT_OK
 
@@ -326,6 +329,7 @@ def run_evaluate(args):
     from tqdm.auto import tqdm
 
     from audiosr.audio_io import AudioFileError
+    from audiosr.evaluation.page import ListeningPage
     from audiosr.evaluation.scoring import by_lowres, check_models, input_makers, score_file, write_scores_csv
     from audiosr.lowres import METHODS
 
@@ -341,6 +345,7 @@ def run_evaluate(args):
     jobs, failed = _input_files(args.references)
     rows, unwritten = [], []
     plot = bool(args.plot)
+    page = ListeningPage(args.html, ratio, sample_rate, "audiosr evaluate") if args.html else None
     for path, name in tqdm(jobs, desc="evaluating", unit="file", disable=_progress_disabled(args)):
         try:
             file_rows, reference, estimates = score_file(path, ratio, models, baselines, sample_rate, makers)
@@ -349,6 +354,13 @@ def run_evaluate(args):
             failed += 1
             continue
         rows.extend(file_rows)
+        if page:
+            try:
+                page.add(str(name), reference, estimates[makers[0]], by_lowres(file_rows)[makers[0]], makers[0])
+            except OSError as error:
+                _say("error", f"{_cannot_write(error)}; no listening page is written")
+                unwritten.append(args.html)
+                page = None
         if plot:
             try:
                 _plot_file(path, name, args.plot, reference, estimates, ratio, sample_rate)
@@ -371,6 +383,12 @@ def run_evaluate(args):
             _say("done", f"wrote {len(rows)} rows to {args.csv}")
     if plot and rows:
         _say("done", f"wrote spectrograms to {args.plot}")
+    if page and rows:
+        try:
+            _say("done", f"wrote the listening page {page.write()}")
+        except OSError as error:
+            _say("error", _cannot_write(error))
+            unwritten.append(args.html)
     if failed:
         _say("error", f"{failed} reference(s) failed")
     return EXIT_FAILED if failed or unwritten or not rows else EXIT_OK
@@ -413,6 +431,67 @@ def run_models(args):
     return EXIT_OK
 
 
+# ------------------------------------------------------------- export, stream
+
+
+def run_export(args):
+    _quiet_tensorflow()
+    from audiosr.deploy.export import export_saved_model, export_tflite
+
+    fmt = args.format or ("tflite" if args.output.endswith(".tflite") else "saved_model")
+    if fmt == "saved_model" and args.quantize != "none":
+        raise UsageError("--quantize applies to --format tflite")
+    if os.path.lexists(args.output) and not args.overwrite:
+        raise UsageError(f"{args.output}: exists (pass --overwrite to replace it)")
+    model = _load_model(args.model)
+    try:
+        if fmt == "tflite":
+            export_tflite(model, args.output, args.quantize)
+        else:
+            export_saved_model(model, args.output)
+    except OSError as error:
+        _say("error", _cannot_write(error))
+        return EXIT_FAILED
+    _say("done", f"wrote {fmt} {args.output}: float32 (batch, T, 1) spline input at {model.sample_rate} Hz -> "
+                 f"(batch, T, 1) at {model.sample_rate} Hz (x{model.ratio}; see docs/deployment.md)")
+    return EXIT_OK
+
+
+def run_stream(args):
+    _quiet_tensorflow()
+    from audiosr.deploy.streaming import StreamUpsampler, stream_pcm
+    from audiosr.planning import plan
+    from audiosr.pretrained import candidates
+
+    name = args.model
+    if not name:  # the shipped model the planner gives audio whose content fills the stream's rate
+        chosen = plan(args.rate, args.rate / 2, candidates()).model
+        if chosen is None:
+            raise UsageError(f"--rate {args.rate:g}: audio at this rate already reaches the shipped models' "
+                             "output band; name a model with -m to stream it anyway")
+        name = chosen.name
+    model = _load_model(name)
+    upsampler = StreamUpsampler(model, args.rate, args.block_ms / 1000.0, args.precision)
+    latency = upsampler.latency
+    _say("streaming", f"{name}: 16-bit mono PCM at {args.rate:g} Hz in, {model.sample_rate} Hz out; latency "
+                      f"{1000 * latency.total:.1f} ms (block {1000 * latency.block:.1f} ms + look-ahead "
+                      f"{1000 * latency.lookahead:.1f} ms) plus compute")
+    try:
+        stats = stream_pcm(upsampler, sys.stdin.buffer, sys.stdout.buffer)
+    except BrokenPipeError:  # the reader went away (aplay stopped): nothing left to do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit's flush
+        _say("stopped", "the output was closed")
+        return EXIT_FAILED
+    except ValueError as error:  # input too short to interpolate
+        raise UsageError(f"stdin: {error}") from error
+    notes = [f"{stats['clipped']} samples clipped"] if stats["clipped"] else []
+    if stats["dropped_bytes"]:
+        notes.append("a trailing odd byte dropped")
+    _say("done", f"{stats['samples_in'] / args.rate:.2f} s in, {stats['samples_out'] / model.sample_rate:.2f} s "
+                 "out" + (f" ({', '.join(notes)})" if notes else ""))
+    return EXIT_OK
+
+
 # ------------------------------------------------------------------- parser
 
 
@@ -423,6 +502,13 @@ def _chunk_seconds(text):
     return value
 
 
+def _band_hz(text):
+    value = float(text)
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive number of Hz, got {text}")
+    return value
+
+
 def _positive_int(text):
     value = int(text)
     if value <= 0:
@@ -430,7 +516,16 @@ def _positive_int(text):
     return value
 
 
+def _positive_float(text):
+    value = float(text)
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
 def build_parser():
+    from audiosr.deploy.export import FORMATS as EXPORT_FORMATS, QUANTIZATIONS
+    from audiosr.deploy.streaming import DEFAULT_BLOCK_SECONDS
     from audiosr.inference import DEFAULT_BATCH_SIZE, DEFAULT_CHUNK_SAMPLES, PRECISIONS
     from audiosr.lowres import SAMPLE_RATE
 
@@ -448,7 +543,13 @@ def build_parser():
     up.add_argument("-o", "--output-dir", required=True, metavar="DIR", help="folder for the upsampled files")
     up.add_argument("-m", "--model", metavar="MODEL",
                     help="a shipped model's name (see 'audiosr models') or a model file (.keras); default: the "
-                         "shipped speech model for each file's rate")
+                         "shipped speech model that fits each file's band")
+    up.add_argument("--input-band", type=_band_hz, metavar="HZ",
+                    help="where the inputs' content stops, instead of estimating it from each file's spectrum "
+                         "(e.g. 4000 for audio that was 8 kHz once)")
+    up.add_argument("--keep-implausible", action="store_true",
+                    help="keep a model's output even where the safety net finds it does not fit the input's "
+                         "spectrum (default: write the spline interpolation instead)")
     up.add_argument("--format", choices=sorted(FORMATS), default="wav", help="output format (default: %(default)s)")
     up.add_argument("--bit-depth", choices=list(BIT_DEPTHS), default=None,
                     help="sample format for wav and flac (default: 16; flac takes 16 or 24)")
@@ -484,8 +585,51 @@ def build_parser():
     ev.add_argument("--plot", metavar="DIR",
                     help="write a spectrogram PNG per file: reference, baselines, models (one folder per input "
                          "maker when there are several)")
+    ev.add_argument("--html", metavar="DIR",
+                    help="write a listening page DIR/index.html: players and spectrograms of the low-res input, "
+                         "baselines, models and reference, and the scores (inputs by the first input maker)")
     ev.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     ev.set_defaults(run=run_evaluate)
+
+    ex = commands.add_parser(
+        "export", help="write a model as a TensorFlow SavedModel or a TFLite file",
+        description=textwrap.fill(
+            "Write MODEL's network as a SavedModel folder or a .tflite file that plain TensorFlow or "
+            "the LiteRT interpreter runs without audiosr. Input: the low-rate signal interpolated to "
+            "the output rate with a cubic spline, float32 (batch, T, 1); output: (batch, T, 1) at the "
+            "output rate. docs/deployment.md shows how to call them.", 79),
+        formatter_class=formatter,
+    )
+    ex.add_argument("model", metavar="MODEL", help="a shipped model's name or a model file (.keras)")
+    ex.add_argument("output", metavar="OUT", help="the SavedModel folder or .tflite file to write")
+    ex.add_argument("--format", choices=EXPORT_FORMATS,
+                    help="default: tflite when OUT ends in .tflite, else saved_model")
+    ex.add_argument("--quantize", choices=QUANTIZATIONS, default="none",
+                    help="TFLite weights: float16 halves the file, dynamic stores int8 (smaller and faster, "
+                         "less exact; docs/deployment.md measures both) (default: %(default)s)")
+    ex.add_argument("--overwrite", action="store_true", help="replace an existing OUT")
+    ex.set_defaults(run=run_export)
+
+    st = commands.add_parser(
+        "stream", help="upsample raw 16-bit PCM from stdin to stdout in real time",
+        description=textwrap.fill(
+            "Read raw 16-bit little-endian mono PCM at --rate from stdin and write raw 16-bit PCM at "
+            "the model's output rate to stdout as the input arrives, block by block, with a fixed "
+            "latency (printed at start: block + the network's and the spline's look-ahead). The output "
+            "equals 'audiosr upsample' of the same samples; end of input flushes the rest.", 79),
+        epilog="example: arecord -f S16_LE -r 8000 -c 1 | audiosr stream --rate 8000 | aplay -f S16_LE -r 16000 -c 1",
+        formatter_class=formatter,
+    )
+    st.add_argument("--rate", type=_positive_float, required=True, metavar="HZ", help="sample rate of the input")
+    st.add_argument("-m", "--model", metavar="MODEL",
+                    help="a shipped model's name or a model file (.keras); default: the shipped speech model "
+                         "for --rate")
+    st.add_argument("--block-ms", type=_positive_float, default=1000 * DEFAULT_BLOCK_SECONDS, metavar="MS",
+                    help="output block length; latency grows with it, computing cost shrinks "
+                         "(default: %(default)g)")
+    st.add_argument("--precision", choices=PRECISIONS, default="float32",
+                    help="arithmetic of the network (see upsample) (default: %(default)s)")
+    st.set_defaults(run=run_stream)
 
     info = commands.add_parser(
         "info", help="show a model file's ratio, rates and size",

@@ -10,8 +10,10 @@ therefore equals a whole-file pass up to float rounding: no seams.
 
 :func:`upsample_file` streams a file through the same machinery block by
 block (read, resample to the model's input rate, spline to the output rate,
-enhance, write), so memory stays bounded by the chunk and batch sizes, not by
-the recording's length.
+enhance, score with the safety net, limit the peaks, write), so memory stays
+bounded by the chunk and batch sizes, not by the recording's length;
+:func:`upsample_stream` is that path for any source of blocks and any sink
+(arrays use it too), and :func:`copy_file` the pass-through.
 """
 
 import collections
@@ -23,6 +25,8 @@ import numpy as np
 from audiosr.atomic import remove_stale_partials
 from audiosr.audio_io import AtomicAudioWriter, AudioFileError, AudioReader, StreamResampler
 from audiosr.baselines import spline_upsample
+from audiosr.limiter import PeakLimiter
+from audiosr.safety import SafetyNet
 
 DEFAULT_CHUNK_SAMPLES = 65536
 DEFAULT_OVERLAP_SAMPLES = 4096
@@ -34,6 +38,7 @@ SPLINE_CONTEXT = 32
 MIN_LOWRATE_SAMPLES = 16
 READ_BLOCK_SECONDS = 2.0
 _FLOAT_SUBTYPES = ("FLOAT", "DOUBLE")
+_SAMPLE_SUBTYPES = ("PCM_S8", "PCM_U8", "PCM_16", "PCM_24", "PCM_32", *_FLOAT_SUBTYPES)
 
 
 def load_model(path):
@@ -135,32 +140,48 @@ class ChunkedEnhancer:
     blocks of output it returns, then ``finish()`` for the rest; the outputs
     concatenate to exactly the input's length. Channels are processed
     independently, windows of all channels share batches. ``chunk_samples``
-    and ``overlap_samples`` are rounded up to the length multiple; the chunk
-    must exceed twice the overlap.
+    and ``overlap_samples`` are rounded up to the length multiple.
+
+    Each window's output is weighted by ``rise(t) * (1 - rise(t - hop))``:
+    ``rise`` is 0 over the first ``margin_samples`` of the overlap (default a
+    quarter of it; the part a window's left edge disturbs), a raised cosine
+    over the next ``fade_samples`` (default: the overlap less two margins)
+    and 1 after, so the last ``overlap - margin - fade`` samples of each
+    window are dropped too. With both margins at least the network's
+    receptive field the result equals a whole-file pass. A cross-fade needs
+    a chunk of more than twice the overlap; ``fade_samples=0`` (a plain
+    cut, overlap-save) takes any chunk longer than the overlap, which is how
+    :mod:`audiosr.deploy.streaming` runs small blocks. Output leaves
+    ``push`` once a whole window of input is in: it lags the input by
+    ``overlap - margin`` plus up to one hop.
     """
 
     def __init__(self, predict, length_multiple, channels=1, chunk_samples=DEFAULT_CHUNK_SAMPLES,
-                 overlap_samples=DEFAULT_OVERLAP_SAMPLES, batch_size=DEFAULT_BATCH_SIZE):
+                 overlap_samples=DEFAULT_OVERLAP_SAMPLES, batch_size=DEFAULT_BATCH_SIZE, margin_samples=None,
+                 fade_samples=None):
         self._predict = predict
         self._multiple = int(length_multiple)
         self.chunk = _round_up(chunk_samples, self._multiple)
         self.overlap = _round_up(overlap_samples, self._multiple)
-        if self.overlap < 4 or self.chunk <= 2 * self.overlap:
+        self.margin = self.overlap // 4 if margin_samples is None else int(margin_samples)
+        fade = self.overlap - 2 * self.margin if fade_samples is None else int(fade_samples)
+        if self.margin < 0 or fade < 0 or self.margin + fade > self.overlap:
+            raise ValueError(f"need margin_samples, fade_samples >= 0 and together at most the overlap "
+                             f"{self.overlap}, got {self.margin} and {fade}")
+        if self.overlap < 4 or self.chunk <= (2 if fade else 1) * self.overlap:
             raise ValueError(
-                f"need chunk_samples > 2 * overlap_samples and overlap_samples >= 4, got "
+                f"need chunk_samples > {'2 * ' if fade else ''}overlap_samples and overlap_samples >= 4, got "
                 f"{self.chunk} and {self.overlap} (after rounding up to multiples of {self._multiple})"
             )
         self.hop = self.chunk - self.overlap
         self._batch_size = int(batch_size)
         self._windows_per_batch = max(1, self._batch_size // channels)
-        margin = self.overlap // 4
-        fade = self.overlap - 2 * margin
-        self._fade_in = np.zeros(self.overlap, dtype=np.float32)
-        self._fade_in[margin:margin + fade] = 0.5 - 0.5 * np.cos(np.pi * (np.arange(fade) + 0.5) / fade)
-        self._fade_in[margin + fade:] = 1.0
+        self._rise = np.zeros(self.overlap, dtype=np.float32)
+        self._rise[self.margin:self.margin + fade] = 0.5 - 0.5 * np.cos(np.pi * (np.arange(fade) + 0.5) / fade)
+        self._rise[self.margin + fade:] = 1.0
         self._pending = np.zeros((channels, 0), dtype=np.float32)  # input from the next window's start on
         self._windows = []
-        self._tail = None  # faded-out end of the last window, still owed the next window's fade-in
+        self._owed = None  # weighted output of earlier windows from the next window's margin on
 
     def push(self, block):
         block = np.asarray(block, dtype=np.float32)
@@ -178,7 +199,7 @@ class ChunkedEnhancer:
         remaining = self._pending.shape[1]
         if remaining:
             padded = np.pad(self._pending, ((0, 0), (0, _round_up(remaining, self._multiple) - remaining)))
-            parts.append(self._blend(self._predict_windows(padded[None])[0], last=True)[:, :remaining])
+            parts.append(self._blend(self._predict_windows(padded[None])[0][:, :remaining], last=True))
         self._pending = self._pending[:, :0]
         return np.concatenate(parts, axis=1) if parts else self._pending
 
@@ -196,14 +217,24 @@ class ChunkedEnhancer:
         return out.reshape(windows.shape)
 
     def _blend(self, output, last):
-        """Cross-fade one window's output with the previous tail; return its finished part."""
-        if self._tail is not None:
-            output[:, :self.overlap] = output[:, :self.overlap] * self._fade_in + self._tail
+        """Weight one window's output, add what earlier windows owe it; return its finished part.
+
+        The first window has no rise and the last no fall. After a window,
+        output is final up to the next window's margin.
+        """
+        first = self._owed is None
+        if not first:
+            output[:, :self.overlap] *= self._rise
+        if not last:
+            output[:, self.hop:] *= 1.0 - self._rise
+        if not first:
+            output[:, self.margin:self.overlap] += self._owed
+        begin = 0 if first else self.margin
         if last:
-            self._tail = None
-            return output
-        self._tail = output[:, self.hop:] * (1.0 - self._fade_in)
-        return output[:, :self.hop]
+            self._owed = None
+            return output[:, begin:]
+        self._owed = output[:, self.hop + self.margin:]
+        return output[:, begin:self.hop + self.margin]
 
 
 def enhance(model, spline_input, chunk_samples=DEFAULT_CHUNK_SAMPLES, overlap_samples=DEFAULT_OVERLAP_SAMPLES,
@@ -257,28 +288,137 @@ class StreamingSpline:
         return high
 
 
-def upsample_file(model, input_path, output_path, subtype=None, format=None, overwrite=False,
-                  chunk_samples=DEFAULT_CHUNK_SAMPLES, overlap_samples=DEFAULT_OVERLAP_SAMPLES,
-                  batch_size=DEFAULT_BATCH_SIZE, precision="float32", on_progress=None):
-    """Upsample one audio file with constant memory; write ``output_path`` atomically.
+def read_block_frames(rate):
+    """How many input frames the streaming path reads at a time (the array path cuts the same blocks)."""
+    return max(1024, int(READ_BLOCK_SECONDS * rate))
 
-    The input (any rate, any channel count) is resampled to the model's input
-    rate when needed, each channel is upsampled on its own, and the output
-    has the same channels at ``model.sample_rate``. Non-float ``subtype``\\ s
-    get samples clipped to [-1, 1]. ``on_progress(seconds)`` is called as
-    input is consumed. Returns a dict describing the job (rates, channels,
-    seconds, clipped samples). Raises :class:`AudioFileError` for bad input
-    (the partial output is removed), ``FileExistsError`` for an existing
-    output without ``overwrite``, ``ValueError`` if the output is the input.
-    A temporary file of ``output_path`` left by a killed process is removed first.
-    """
-    input_path, output_path = os.fspath(input_path), os.fspath(output_path)
+
+def _check_output(input_path, output_path, overwrite):
     remove_stale_partials(os.path.dirname(os.path.abspath(output_path)), os.path.basename(output_path))
     if os.path.exists(output_path):
         if os.path.exists(input_path) and os.path.samefile(input_path, output_path):
             raise ValueError(f"{output_path}: output would overwrite its input")
         if not overwrite:
             raise FileExistsError(f"{output_path}: output exists (pass overwrite to replace it)")
+
+
+def copy_file(input_path, output_path, subtype=None, format=None, overwrite=False, on_progress=None):
+    """Pass a recording through unchanged: its samples at its own rate, written atomically, block by block.
+
+    ``subtype=None`` keeps the input's sample format where the output format
+    can hold it, so a 16- or 24-bit file comes back bit for bit. Raises as
+    :func:`upsample_file` does. Returns the job's dict.
+    """
+    import soundfile
+
+    input_path, output_path = os.fspath(input_path), os.fspath(output_path)
+    _check_output(input_path, output_path, overwrite)
+    with AudioReader(input_path) as reader:
+        if subtype is None:
+            out_format = format or os.path.splitext(output_path)[1].lstrip(".").upper()
+            own = reader.subtype if reader.subtype in _SAMPLE_SUBTYPES else None  # a codec's is not a sample format
+            subtype = own if own and soundfile.check_format(out_format, own) else None
+        with AtomicAudioWriter(output_path, reader.rate, reader.channels, subtype, format) as writer:
+            for block in reader.blocks(read_block_frames(reader.rate)):
+                writer.write(block)
+                if on_progress is not None:
+                    on_progress(block.shape[1] / reader.rate)
+        return {"input_rate": reader.rate, "output_rate": reader.rate, "resampled": False,
+                "channels": reader.channels, "seconds": reader.frames / reader.rate, "limited": 0}
+
+
+def upsampled_blocks(blocks, rate, channels, low_rate, ratio, enhancer=None, net=None):
+    """The high-rate (channels, n) blocks of a stream of (channels, n) blocks at ``rate``.
+
+    Each block is resampled to ``low_rate`` (:class:`StreamResampler`),
+    splined up by ``ratio`` (:class:`StreamingSpline`) and, with an
+    ``enhancer`` (:class:`ChunkedEnhancer`), refined by the network; without
+    one, the spline is the output. ``net`` (:class:`audiosr.safety.SafetyNet`)
+    scores every (spline, output) pair on the way.
+    """
+    resampler = StreamResampler(rate, low_rate, channels)
+    spline = StreamingSpline(ratio, channels)
+    queued = np.zeros((channels, 0), dtype=np.float32)  # spline samples whose output is still in the enhancer
+
+    def refine(high, last):
+        nonlocal queued
+        if enhancer is None:
+            return high
+        out = enhancer.push(high)
+        if last:
+            out = np.concatenate([out, enhancer.finish()], axis=1)
+        if net is not None:
+            queued = np.concatenate([queued, high], axis=1)
+            net.push(queued[:, :out.shape[1]], out)
+            queued = queued[:, out.shape[1]:]
+        return out
+
+    for block in blocks:
+        yield refine(spline.push(resampler(block)), last=False)
+    flushed = resampler(np.zeros((channels, 0), dtype=np.float32), last=True)
+    yield refine(spline.push(flushed, last=True), last=True)
+    if net is not None:
+        net.finish()
+
+
+class _Implausible(Exception):
+    """Raised inside the output's ``with``: the model's output is discarded before it lands."""
+
+
+def upsample_stream(model, read_blocks, rate, channels, sink, band_hz=None, fallback=False,
+                    chunk_samples=DEFAULT_CHUNK_SAMPLES, overlap_samples=DEFAULT_OVERLAP_SAMPLES,
+                    batch_size=DEFAULT_BATCH_SIZE, precision="float32"):
+    """Upsample the blocks ``read_blocks()`` yields into ``sink()``, with the safety net.
+
+    ``sink()`` is a context manager giving a ``write(block)`` function; it is
+    entered once, or, when ``fallback`` is set and the safety net finds the
+    model's output implausible, left by an exception (so nothing of that
+    output is kept) and entered again for the spline of a second read.
+    ``band_hz``: the band the input carries (default: all of the model's
+    input band). Returns ``(net, fell_back)``.
+    """
+    low_rate = model_input_rate(model)
+    band = low_rate / 2 if band_hz is None else min(float(band_hz), low_rate / 2)
+    net = SafetyNet(model.sample_rate, channels, band)
+    enhancer = ChunkedEnhancer(make_predictor(model, precision), model.length_multiple, channels,
+                               chunk_samples, overlap_samples, batch_size)
+    try:
+        with sink() as write:
+            for block in upsampled_blocks(read_blocks(), rate, channels, low_rate, model.ratio, enhancer, net):
+                write(block)
+            if fallback and net.implausible:
+                raise _Implausible
+        return net, False
+    except _Implausible:
+        with sink() as write:
+            for block in upsampled_blocks(read_blocks(), rate, channels, low_rate, model.ratio):
+                write(block)
+        return net, True
+
+
+def upsample_file(model, input_path, output_path, subtype=None, format=None, overwrite=False,
+                  chunk_samples=DEFAULT_CHUNK_SAMPLES, overlap_samples=DEFAULT_OVERLAP_SAMPLES,
+                  batch_size=DEFAULT_BATCH_SIZE, precision="float32", on_progress=None, band_hz=None,
+                  fallback=False):
+    """Upsample one audio file with constant memory; write ``output_path`` atomically.
+
+    The input (any rate, any channel count) is resampled to the model's input
+    rate when needed, each channel is upsampled on its own, and the output
+    has the same channels at ``model.sample_rate``. Non-float ``subtype``\\ s
+    go through a :class:`audiosr.limiter.PeakLimiter`, so no sample clips.
+    ``on_progress(seconds)`` is called as
+    input is consumed. ``band_hz`` and ``fallback``: see :func:`upsample_stream`.
+    Returns a dict describing the job (rates, channels, seconds, ``limited``:
+    samples that were past full scale, ``peak``, ``safety``: the :class:`audiosr.safety.SafetyNet`, ``fell_back``).
+    Raises :class:`AudioFileError` for bad input
+    (the partial output is removed), ``FileExistsError`` for an existing
+    output without ``overwrite``, ``ValueError`` if the output is the input.
+    A temporary file of ``output_path`` left by a killed process is removed first.
+    """
+    import contextlib
+
+    input_path, output_path = os.fspath(input_path), os.fspath(output_path)
+    _check_output(input_path, output_path, overwrite)
     low_rate = model_input_rate(model)
     with AudioReader(input_path) as reader:
         if reader.frames * low_rate / reader.rate < MIN_LOWRATE_SAMPLES:
@@ -286,31 +426,34 @@ def upsample_file(model, input_path, output_path, subtype=None, format=None, ove
             raise AudioFileError(
                 input_path, f"too short: {reader.frames} samples at {reader.rate} Hz, need at least {need} samples"
             )
-        resampler = StreamResampler(reader.rate, low_rate, reader.channels)
-        spline = StreamingSpline(model.ratio, reader.channels)
-        enhancer = ChunkedEnhancer(
-            make_predictor(model, precision), model.length_multiple, reader.channels,
-            chunk_samples, overlap_samples, batch_size,
-        )
-        clip = (subtype or "").upper() not in _FLOAT_SUBTYPES
-        clipped = 0
-        with AtomicAudioWriter(output_path, model.sample_rate, reader.channels, subtype, format) as writer:
+        limit = (subtype or "").upper() not in _FLOAT_SUBTYPES
+        limiter = None
+        first_read = True
 
-            def write(block):
-                nonlocal clipped
-                if clip:
-                    clipped += int(np.count_nonzero(np.abs(block) > 1.0))
-                    block = np.clip(block, -1.0, 1.0)
-                writer.write(block)
-
-            block_frames = max(1024, int(READ_BLOCK_SECONDS * reader.rate))
-            for block in reader.blocks(block_frames):
-                write(enhancer.push(spline.push(resampler(block))))
-                if on_progress is not None:
+        def read_blocks():
+            nonlocal first_read
+            for block in reader.blocks(read_block_frames(reader.rate)):
+                if on_progress is not None and first_read:
                     on_progress(block.shape[1] / reader.rate)
-            flushed = resampler(np.zeros((reader.channels, 0), dtype=np.float32), last=True)
-            write(enhancer.push(spline.push(flushed, last=True)))
-            write(enhancer.finish())
+                yield block
+            first_read = False
+
+        @contextlib.contextmanager
+        def sink():
+            nonlocal limiter
+            limiter = PeakLimiter(model.sample_rate, reader.channels) if limit else None
+            with AtomicAudioWriter(output_path, model.sample_rate, reader.channels, subtype, format) as writer:
+
+                def write(block, last=False):
+                    if limiter is not None:  # fixed point holds [-1, 1]: lower the peaks smoothly, never clip
+                        block = np.clip(limiter.push(block, last=last), -1.0, 1.0)
+                    writer.write(block)
+
+                yield write
+                write(np.zeros((reader.channels, 0), dtype=np.float32), last=True)
+
+        net, fell_back = upsample_stream(model, read_blocks, reader.rate, reader.channels, sink, band_hz, fallback,
+                                         chunk_samples, overlap_samples, batch_size, precision)
         return {
             "input_rate": reader.rate,
             "model_input_rate": low_rate,
@@ -318,5 +461,8 @@ def upsample_file(model, input_path, output_path, subtype=None, format=None, ove
             "resampled": reader.rate != low_rate,
             "channels": reader.channels,
             "seconds": reader.frames / reader.rate,
-            "clipped": clipped,
+            "limited": limiter.over if limiter is not None else 0,
+            "peak": limiter.peak if limiter is not None else None,
+            "safety": net,
+            "fell_back": fell_back,
         }

@@ -1,5 +1,5 @@
-"""Every figure: spectrogram comparisons (the study's Figures 5-8), loss curves (Figure 4, from
-histories the caller reads) and images for TensorBoard.
+"""Every figure: spectrogram comparisons (the study's Figures 5-8, and the listening page's panels), loss
+curves (Figure 4, from histories the caller reads) and images for TensorBoard.
 
 Uses matplotlib's non-interactive Agg backend; every PNG is written to a
 temporary name and renamed, so a reader never finds half a picture.
@@ -35,6 +35,15 @@ def save_figure_atomic(figure, path, dpi=110):
         plt.close(figure)
 
 
+def _show_spectrogram(axis, image, sample_rate, top):
+    """Draw one log spectrogram (from :func:`log_spectrogram`) on ``axis``, ``top`` dB the colour scale's top."""
+    seconds = image.shape[1] * SPECTROGRAM_HOP / sample_rate
+    return axis.imshow(
+        image, origin="lower", aspect="auto", cmap="magma", vmin=max(top - 80.0, FLOOR_DB), vmax=top,
+        extent=(0.0, seconds, 0.0, sample_rate / 2000.0),
+    )
+
+
 def spectrogram_figure(signals, sample_rate, title=None):
     """One row per labelled signal, shared colour scale, frequency in kHz."""
     labels = list(signals)
@@ -42,12 +51,7 @@ def spectrogram_figure(signals, sample_rate, title=None):
     images = {label: log_spectrogram(signals[label]) for label in labels}
     top = max(float(image.max()) for image in images.values())
     for axis, label in zip(axes[:, 0], labels):
-        image = images[label]
-        seconds = image.shape[1] * SPECTROGRAM_HOP / sample_rate
-        mesh = axis.imshow(
-            image, origin="lower", aspect="auto", cmap="magma", vmin=max(top - 80.0, FLOOR_DB), vmax=top,
-            extent=(0.0, seconds, 0.0, sample_rate / 2000.0),
-        )
+        mesh = _show_spectrogram(axis, images[label], sample_rate, top)
         axis.set_ylabel("kHz")
         axis.set_title(label, loc="left", fontsize=10)
     axes[-1, 0].set_xlabel("time (s)")
@@ -55,6 +59,26 @@ def spectrogram_figure(signals, sample_rate, title=None):
     if title:
         figure.suptitle(title)
     return figure
+
+
+def plot_spectrogram_panels(signals, paths):
+    """One small PNG per signal, to be shown side by side: the same colour scale and frequency axis.
+
+    ``signals`` maps a label to ``(samples, sample_rate)`` (rates may
+    differ: a low-rate signal leaves the band above its Nyquist empty);
+    ``paths`` maps the same labels to the PNG files to write.
+    """
+    images = {label: log_spectrogram(x) for label, (x, _) in signals.items()}
+    top = max(float(image.max()) for image in images.values())
+    khz = max(rate for _, rate in signals.values()) / 2000.0
+    for label, (_, rate) in signals.items():
+        figure, axis = plt.subplots(figsize=(3.6, 2.4))
+        _show_spectrogram(axis, images[label], rate, top)
+        axis.set_ylim(0.0, khz)
+        axis.set_xlabel("time (s)", fontsize=8)
+        axis.set_ylabel("kHz", fontsize=8)
+        axis.tick_params(labelsize=7)
+        save_figure_atomic(figure, paths[label], dpi=80)
 
 
 def plot_spectrograms(signals, sample_rate, path, title=None):

@@ -25,16 +25,33 @@ the end of the run, and the start-up cost of a command, timed in fresh
 processes: ``audiosr --help``, and ``audiosr upsample`` of a 1 s file
 (Python, TensorFlow import, model load and compilation, 1 s of audio).
 
+Streaming (`audiosr stream`, with the shipped models, on real speech at each
+model's input rate), for each shipped model:
+
+- real-time factor of :class:`audiosr.deploy.streaming.StreamUpsampler`
+  fed 20 ms blocks as fast as it takes them, and the compute time per block;
+- latency through a real pipe: `audiosr stream` in its own process, fed a
+  block every block length (as a sound card would), each output sample
+  timed from the moment its input sample was written to the moment it was
+  read; the latency the command announces (block + look-ahead) beside it.
+
+TFLite (`audiosr export --format tflite`, float32 / float16 / dynamic int8
+weights) in the LiteRT interpreter: times real time on the whole input and
+the relative RMS difference from the Keras model's output (the float32
+network alone, in the same process, for comparison).
+
 Presets that are not registered in audiosr.models are skipped with a note.
 
     python bench/bench_infer.py                        # cpu, fast: 10/60/600 s; paper: 10 s
     python bench/bench_infer.py --presets cpu --seconds 10 60 --precisions float32 bfloat16 --repeats 2
+    python bench/bench_infer.py --presets --stream_seconds 20 --repeats 5   # streaming and TFLite only
 """
 
 import argparse
 import json
 import os
 import pathlib
+import re
 import subprocess
 import sys
 import tempfile
@@ -147,7 +164,124 @@ def child_network(model_path, precision, source, repeats):
     return result
 
 
-CHILDREN = {"save": child_save, "pipeline": child_pipeline, "network": child_network}
+def speech_at(rate, seconds):
+    """Real speech, band-limited to ``rate`` as a model's training input is, tiled to ``seconds``."""
+    from audiosr.audio_io import load_audio
+    from audiosr.lowres import decimate
+
+    speech = np.concatenate([load_audio(p, target_rate=OUTPUT_RATE)[0] for p in sorted(SPEECH.glob("*.flac"))])
+    return np.resize(decimate(speech, int(round(OUTPUT_RATE / rate))), int(seconds * rate))
+
+
+def child_stream(name, seconds, repeats):
+    """StreamUpsampler fed 20 ms blocks as fast as it takes them: wall time per run, compute per block."""
+    from audiosr.deploy.streaming import StreamUpsampler
+    from audiosr.inference import load_model
+    from audiosr.pretrained import catalog, model_path
+
+    rate = catalog()[name]["input_rate"]
+    model = load_model(model_path(name))
+    x = speech_at(rate, seconds)
+    block = int(0.02 * rate)
+    wall, per_block = [], []
+    for _ in range(repeats + 1):  # the first run warms up
+        upsampler = StreamUpsampler(model, rate)
+        start = time.perf_counter()
+        for i in range(0, len(x), block):
+            began = time.perf_counter()
+            upsampler.push(x[i:i + block])
+            per_block.append(time.perf_counter() - began)
+        upsampler.finish()
+        wall.append(time.perf_counter() - start)
+    latency = upsampler.latency
+    return {"wall": wall[1:], "block_ms": [1000 * t for t in per_block[len(per_block) // (repeats + 1):]],
+            "latency_ms": 1000 * latency.total, "block": 1000 * latency.block}
+
+
+def pipe_latency(name, seconds):
+    """`audiosr stream` fed a block per block length; latency of every output sample (ms) and the announced one."""
+    import threading
+
+    from audiosr.pretrained import catalog
+
+    meta = catalog()[name]
+    rate, ratio = meta["input_rate"], meta["ratio"]
+    pcm = np.clip(np.round(speech_at(rate, seconds) * 32768), -32768, 32767).astype("<i2")
+    block = int(0.02 * rate)
+    process = subprocess.Popen([sys.executable, "-m", "audiosr.cli", "stream", "--rate", f"{rate:g}", "-m", name],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    announced = ""
+    while "latency" not in announced:  # printed once the model is loaded and compiled
+        line = process.stderr.readline().decode()
+        if not line:
+            raise RuntimeError(f"audiosr stream ended before streaming (exit status {process.wait()})")
+        announced = line
+    written = np.zeros(len(pcm))  # when each input sample went into the pipe
+    arrivals = []  # (time, output samples so far)
+
+    def reader():
+        total = 0
+        while True:
+            data = os.read(process.stdout.fileno(), 1 << 16)
+            if not data:
+                return
+            total += len(data) // 2
+            arrivals.append((time.perf_counter(), total))
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    start = time.perf_counter()
+    for k, i in enumerate(range(0, len(pcm), block)):
+        time.sleep(max(0.0, start + k * block / rate - time.perf_counter()))  # a sound card's pace
+        written[i:i + block] = time.perf_counter()
+        process.stdin.write(pcm[i:i + block].tobytes())
+        process.stdin.flush()
+    process.stdin.close()
+    thread.join()
+    process.wait()
+    out_time = np.zeros(len(pcm) * ratio)
+    done = 0
+    for moment, total in arrivals:
+        out_time[done:total] = moment
+        done = total
+    # samples that left only because the input ended (the flushed tail) are not streaming latency
+    steady = np.arange(len(out_time)) < (len(pcm) - block) * ratio - 2 * block * ratio
+    latency = 1000 * (out_time[steady] - written[np.arange(len(out_time))[steady] // ratio])
+    match = re.search(r"latency ([\d.]+) ms", announced)
+    return latency, float(match.group(1)) if match else float("nan")
+
+
+def child_tflite(name, seconds, repeats, quantizations):
+    """LiteRT on the exported model (``quantizations``: none, float16, dynamic): speed and difference from Keras."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    from audiosr.baselines import spline_upsample
+    from audiosr.deploy.export import tflite_bytes
+    from audiosr.inference import load_model, make_predictor
+    from audiosr.pretrained import catalog, model_path
+
+    meta = catalog()[name]
+    model = load_model(model_path(name))
+    x = spline_upsample(speech_at(meta["input_rate"], seconds), meta["ratio"])[None, :, None]
+    predict = make_predictor(model)
+    exact = predict(x)
+    result = {"keras": machine.repeat(lambda: predict(x), repeats).__dict__}
+    for quantization in quantizations.split(","):
+        runner = Interpreter(model_content=tflite_bytes(model, quantization)).get_signature_runner("serving_default")
+        output = runner(spline_input=x)["output"]
+        spread = machine.repeat(lambda: runner(spline_input=x), repeats)
+        error = float(np.sqrt(np.mean((output - exact) ** 2) / np.mean(exact ** 2)))
+        result[quantization] = {**spread.__dict__, "relative_rms": error}
+    return result
+
+
+def child_deploy(name, seconds, repeats, quantizations):
+    """Streaming and TFLite of one shipped model, in one process (one TensorFlow start-up)."""
+    return {"stream": child_stream(name, seconds, repeats),
+            "tflite": child_tflite(name, seconds, repeats, quantizations)}
+
+
+CHILDREN = {"save": child_save, "pipeline": child_pipeline, "network": child_network, "deploy": child_deploy}
 
 
 def run_child(mode, *args):
@@ -170,19 +304,26 @@ def time_command(arguments, repeats):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--presets", nargs="+", default=["cpu", "fast", "paper"])
+    parser.add_argument("--presets", nargs="*", default=["cpu", "fast", "paper"])
     parser.add_argument("--precisions", nargs="+", default=["float32"], choices=["float32", "bfloat16"])
     parser.add_argument("--seconds", nargs="+", type=float, default=[10, 60, 600], help="input lengths")
     parser.add_argument("--paper_seconds", nargs="+", type=float, default=[10],
                         help="input lengths for the paper preset (below real time on a CPU)")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs of each measurement")
     parser.add_argument("--matmul_size", type=int, default=2048)
+    parser.add_argument("--stream_models", nargs="*", default=["speech-r2", "speech-r4"],
+                        help="shipped models to stream and to run as TFLite")
+    parser.add_argument("--stream_seconds", type=float, default=10, help="input length for streaming and TFLite")
+    parser.add_argument("--quantizations", nargs="+", default=["none", "float16", "dynamic"],
+                        choices=["none", "float16", "dynamic"], help="TFLite weights to time")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         mode, *rest = args.child
         if mode in ("pipeline", "network"):
             rest[-1] = int(rest[-1])
+        if mode == "deploy":
+            rest[1:3] = float(rest[1]), int(rest[2])
         print(json.dumps(CHILDREN[mode](*rest)))
         return
 
@@ -228,7 +369,33 @@ def main():
                     rows.append((preset, precision, seconds, xrt, per_second, speed.median, cpu_xrt,
                                  r["peak_mb"], r["growth_mb"]))
                     print(f"  {precision} {seconds:g} s: pipeline {xrt:.3g} x real time", flush=True)
+        stream_rows = []
+        for name in args.stream_models:
+            print(f"\nstreaming {name} ({args.stream_seconds:g} s of speech, 20 ms blocks)", flush=True)
+            deployed = run_child("deploy", name, args.stream_seconds, args.repeats, ",".join(args.quantizations))
+            streamed, tflite = deployed["stream"], deployed["tflite"]
+            xrt = machine.Spread.of(streamed["wall"]).scaled(args.stream_seconds)
+            compute = machine.Spread.of(streamed["block_ms"])
+            latency, announced = pipe_latency(name, args.stream_seconds)
+            measured = machine.Spread(float(latency.min()), float(np.median(latency)), float(latency.max()))
+            stream_rows.append((name, xrt, compute, streamed["latency_ms"], measured))
+            print(f"  {xrt:.3g} x real time; compute per block {compute:.2f} ms; latency: announced "
+                  f"{announced:.1f} ms, through a pipe {measured:.1f} ms", flush=True)
+            keras_speed = machine.Spread(**tflite.pop("keras")).scaled(args.stream_seconds)
+            print(f"  {args.stream_seconds:g} s in one call: Keras (TensorFlow) network {keras_speed:.3g} x real time",
+                  flush=True)
+            for quantization, r in tflite.items():
+                speed = machine.Spread(r["min"], r["median"], r["max"]).scaled(args.stream_seconds)
+                print(f"  TFLite {quantization}: {speed:.3g} x real time, relative RMS difference from Keras "
+                      f"{r['relative_rms']:.2e}", flush=True)
         print(f"\nmatmul peak at the end (GFLOP/s): {machine.matmul_peak(args.matmul_size):.1f}\n")
+        if stream_rows:
+            print("| model | stream x real time | compute per 20 ms block (ms) | announced latency (ms) | "
+                  "latency through a pipe (ms) |")
+            print("|---|---|---|---|---|")
+            for name, xrt, compute, announced, measured in stream_rows:
+                print(f"| {name} | {xrt:.3g} | {compute:.2f} | {announced:.1f} | {measured:.1f} |")
+            print()
         print("| preset | precision | input | pipeline x real time | pipeline GFLOP/s | pipeline / network "
               "(median) | x real time on CPU time | peak RSS MB | growth MB |")
         print("|---|---|---|---|---|---|---|---|---|")

@@ -18,6 +18,9 @@ each input maker in ``--lowres`` makes of it (default: the study's
     figure4_r<r>.png             validation loss per epoch of each run
     spectrograms_r<r>.png        one test clip: target, spline and every model (Figures 5-8);
                                  spectrograms_r<r>-<maker>.png for the other input makers
+    listening_r<r>/index.html    the listening page of the first --listening_files recordings: players
+                                 and spectrograms of input, spline, every model and target, scores;
+                                 listening_r<r>-<maker>/ for the other input makers
 """
 
 import os
@@ -51,6 +54,8 @@ def define_flags(fv=flags.FLAGS):
     flags.DEFINE_string("spectrogram_file", None, "Recording shown in the spectrogram figures "
                         "(default: the first scored one).", flag_values=fv)
     flags.DEFINE_float("spectrogram_seconds", 3.0, "Seconds of it to show.", flag_values=fv)
+    flags.DEFINE_integer("listening_files", 5, "Recordings on the listening page of each ratio (0: no page).",
+                         lower_bound=0, flag_values=fv)
 
 
 def find_models(logdir, dataset, ratio, names, preset, seed):
@@ -76,6 +81,8 @@ def run(fv):
     {input maker: {ratio: {method: ...}}}."""
     from audiosr.data.pipeline import dataset_dir, split_sources
     from audiosr.inference import load_model
+    from audiosr.lowres import SAMPLE_RATE
+    from audiosr.evaluation.page import ListeningPage
     from audiosr.evaluation.reporting import lowres_stem, plot_validation_curves, write_figure3
     from audiosr.evaluation.scoring import (
         by_lowres, input_makers, plot_spectrogram_comparison, score_references, summarize, write_scores_csv,
@@ -95,7 +102,19 @@ def run(fv):
     for ratio in ratios:
         runs = find_models(fv.logdir, fv.dataset, ratio, fv.models, fv.preset, fv.seed)
         models = {label: load_model(os.path.join(run_dir, BEST_MODEL_NAME)) for label, run_dir in runs.items()}
-        rows = score_references(files, ratio, models, baselines=("spline",), lowres=makers)
+        pages = {maker: ListeningPage(os.path.join(out_dir, lowres_stem(f"listening_r{ratio}", maker)), ratio,
+                                      SAMPLE_RATE, f"{fv.dataset} ({fv.split} split), r = {ratio}, preset "
+                                      f"{fv.preset}, inputs made by {maker}") for maker in makers}
+
+        def listen(path, file_rows, reference, estimates):
+            for maker, page in pages.items():
+                if len(page.files) < fv.listening_files:
+                    page.add(os.path.basename(path), reference, estimates[maker], by_lowres(file_rows)[maker], maker)
+
+        rows = score_references(files, ratio, models, baselines=("spline",), on_file=listen, lowres=makers)
+        for page in pages.values():
+            if page.files:
+                page.write()
         if not rows:
             raise RuntimeError(f"none of the {len(files)} recordings of {data_dir} ({fv.split}) could be scored")
         for maker, maker_rows in by_lowres(rows).items():

@@ -1,10 +1,12 @@
 import json
 import os
+import pathlib
 import stat
 
 import pytest
 
-from audiosr.atomic import atomic_path, remove_stale_partials, save_atomic, write_json_atomic, write_text_atomic
+from audiosr.atomic import (atomic_directory, atomic_path, remove_stale_partials, save_atomic, write_json_atomic,
+                            write_text_atomic)
 
 
 def test_success_replaces_the_target_readable_by_others(tmp_path):
@@ -82,3 +84,22 @@ def test_json_and_save_helpers(tmp_path):
     save_atomic(lambda tmp: open(tmp, "w").write("saved"), tmp_path / "w.weights.h5")
     assert (tmp_path / "w.weights.h5").read_text() == "saved"
     assert sorted(os.listdir(tmp_path)) == ["m.json", "w.weights.h5"]
+
+
+def test_atomic_directory_replaces_a_folder_whole_and_a_killed_writers_folder_is_removed(tmp_path, dead_pid):
+    target = tmp_path / "model"
+    with atomic_directory(target) as folder:
+        (pathlib.Path(folder) / "a").write_text("first")
+    with pytest.raises(RuntimeError), atomic_directory(target) as folder:
+        (pathlib.Path(folder) / "b").write_text("half")
+        raise RuntimeError("killed halfway")
+    assert os.listdir(tmp_path) == ["model"] and os.listdir(target) == ["a"]
+    with atomic_directory(target) as folder:
+        (pathlib.Path(folder) / "c").write_text("second")
+    assert os.listdir(tmp_path) == ["model"] and os.listdir(target) == ["c"]
+    assert oct(target.stat().st_mode & 0o777) == oct(0o755)
+    stale = tmp_path / f".partial-{dead_pid}-abcdefgh-model"
+    stale.mkdir()
+    (stale / "saved_model.pb").write_text("half")
+    assert remove_stale_partials(tmp_path) == [str(stale)]
+    assert os.listdir(tmp_path) == ["model"]

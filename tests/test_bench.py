@@ -32,9 +32,18 @@ def test_bench_models_reports_flops_speed_and_the_machine():
 
 def test_bench_infer_reports_real_time_factors():
     out = run_bench("bench_infer.py", "--presets", "fast", "--seconds", "2", "--repeats", "1",
-                    "--matmul_size", "256")
+                    "--matmul_size", "256", "--stream_models")
     assert "fast" in out and "GFLOP" in out
     assert re.search(r"pipeline [\d.]+ / [\d.]+ / [\d.]+ x real time", out), out
+
+
+def test_bench_infer_reports_streaming_latency_and_tflite_speed():
+    out = run_bench("bench_infer.py", "--presets", "--seconds", "1", "--repeats", "1", "--matmul_size", "256",
+                    "--stream_models", "speech-r2", "--stream_seconds", "1", "--quantizations", "none", "dynamic")
+    assert re.search(r"latency: announced 35.2 ms, through a pipe [\d.]+ / [\d.]+ / [\d.]+ ms", out), out
+    assert re.search(r"\| speech-r2 \| [\d.]+ / [\d.]+ / [\d.]+ \|", out), out
+    for quantization in ("none", "dynamic"):
+        assert re.search(rf"TFLite {quantization}: [\d.]+ / [\d.]+ / [\d.]+ x real time", out), out
 
 
 def test_bench_quality_trains_for_a_step_budget_and_prints_figure3(tmp_path, shared_data):
@@ -66,3 +75,18 @@ def test_bench_data_reports_preparation_and_pipeline_rates():
     assert re.search(r"r=4: pipeline making inputs from the 'real' mix [\d.]+ / [\d.]+ / [\d.]+ clips/s; fast UNet "
                      r"trains on [\d.]+ / [\d.]+ / [\d.]+ clips/s \(batch 16\); the pipeline is [\d.]+ / [\d.]+ / "
                      r"[\d.]+x faster", out), out
+
+
+def test_bench_safety_prints_model_fallback_and_spline_per_input_maker():
+    out = run_bench("bench_safety.py", "--models=speech-r2", "--methods=decimate,soxr", "--max_files=1")
+    rows = [line for line in out.splitlines() if line.startswith("| speech-r2 |")]
+    assert [row.split("|")[2].strip() for row in rows] == ["decimate", "soxr"]
+    assert rows[0].endswith("| 0 / 1 |") and rows[1].endswith("| 1 / 1 |")  # only the soxr file goes to spline
+    out = run_bench("bench_safety.py", "--calibrate", "--methods=soxr", "--calibration_files=1")
+    assert re.search(r"\| 2 \| soxr \| \d+ \|", out) and re.search(r"\| 4 \| soxr \| \d+ \|", out), out
+
+
+def test_bench_bandwidth_prints_both_tables():
+    out = run_bench("bench_bandwidth.py", "--per_folder=1", "--seconds=5", "--files=4", "--methods=soxr", "--rates=16000")
+    assert re.search(r"\| speech/vctk \| 48000 \| 1 \| [\d.]+ / [\d.]+ \| 1 / 1 \|", out), out
+    assert re.search(r"\| 8000 Hz \| soxr \| [\d./ ]+, 4/4 \| [\d./ ]+, 4/4 \|", out), out

@@ -116,7 +116,7 @@ def test_file_pipeline_equals_in_memory_enhancement(tiny, speech, tmp_path):
                                    overlap_samples=1024, batch_size=2)
     out, rate = soundfile.read(tmp_path / "out.wav", dtype="float32")
     expected = inference.enhance(tiny, spline_upsample(low, 2), chunk_samples=4096, overlap_samples=1024)
-    assert rate == 16000 and not info["resampled"] and info["clipped"] == 0
+    assert rate == 16000 and not info["resampled"] and info["limited"] == 0
     assert out.shape == expected.shape == (2 * low.shape[0],)
     np.testing.assert_allclose(out, expected, atol=1e-5)
 

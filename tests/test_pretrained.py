@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from audiosr import cli, pretrained
+from audiosr import cli, planning, pretrained
 from audiosr.audio_io import load_audio
 from audiosr.evaluation.scoring import score_references, summarize
 from audiosr.inference import load_model
@@ -30,10 +30,13 @@ def test_held_out_recordings_are_never_trained_on(shared_data):
     assert set(HELD_OUT_FILES) <= {os.path.relpath(s.path, shared_data) for s in speech if s.split == "test"}
 
 
-@pytest.mark.parametrize("rate, expected", [(8000, "speech-r2"), (4000, "speech-r4"), (6000, "speech-r2"),
-                                            (3000, "speech-r4"), (44100, "speech-r2"), (16000, "speech-r2")])
-def test_default_model_is_chosen_by_the_input_rate(rate, expected):
-    assert pretrained.default_model(rate) == expected
+@pytest.mark.parametrize("rate, band, expected", [
+    (8000, 4000, "speech-r2"), (4000, 2000, "speech-r4"), (6000, 3000, "speech-r2"), (3000, 1500, "speech-r4"),
+    (44100, 3900, "speech-r2"), (16000, 1900, "speech-r4"), (16000, 8000, None), (44100, 22050, None),
+])
+def test_the_shipped_model_is_chosen_by_the_band(rate, band, expected):
+    chosen = planning.plan(rate, band, pretrained.candidates()).model
+    assert (chosen.name if chosen else None) == expected
 
 
 def test_shipped_models_carry_their_rates_and_are_small():
@@ -67,8 +70,10 @@ def test_upsample_without_a_model_uses_the_one_for_each_rate(capsys, tmp_path, s
                        "-o", str(tmp_path / "out"), "-q"])
     err = capsys.readouterr().err
     assert status == 0, err
-    assert "talk8000.wav: upsampled with the shipped model speech-r2" in err
-    assert "talk4000.wav: upsampled with the shipped model speech-r4" in err
+    assert "talk8000.wav: content up to 4 kHz (estimated; 8000 Hz file): treated as 8000 Hz audio, upsampled " \
+           "with speech-r2" in err
+    assert "talk4000.wav: content up to 2 kHz (estimated; 4000 Hz file): treated as 4000 Hz audio, upsampled " \
+           "with speech-r4" in err
     for rate in (8000, 4000):
         audio, out_rate = soundfile.read(tmp_path / "out" / f"talk{rate}.wav")
         assert out_rate == 16000 and audio.shape == (16000,) and np.std(audio) > 0.01

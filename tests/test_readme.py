@@ -9,7 +9,8 @@ What the test supplies:
 - PLACEHOLDERS: the README's ``/path/...`` folders, replaced by corpus
   layouts built from ../shared/data (the only change made to a command line);
 - make_files: the files and folders README commands name in the working
-  folder (talk.wav, talk.mp3, recordings/, references/, best.keras), made before the first command;
+  folder (talk.wav, talk.mp3, wideband.flac, narrowband.wav, recordings/, references/, best.keras),
+  made before the first command;
 - toy sizes: PREP_ARGS / EVAL_ARGS / DEMO_ARGS / FEATURES_ARGS in the environment, and the
   working copy's experiments/configs/base.flags (the settings every study run
   includes) shrunk to the tiny preset and two steps -- so that commands which
@@ -27,14 +28,16 @@ import shutil
 
 import keras
 import soundfile
+import soxr
 
 import corpus_fixtures
 import make_flow
+from audiosr import lowres
 from audiosr.models import build_model
 
 README = make_flow.ROOT / "README.md"
 # The pages of docs/, in the order their commands run (after README.md's).
-DOCS = ("input-makers.md",)
+DOCS = ("upsampling.md", "deployment.md", "listening-page.md", "input-makers.md")
 
 
 def documentation_pages():
@@ -56,6 +59,8 @@ NOT_RUN = {
     "python bench/bench_infer.py --presets cpu fast paper --seconds 10 60 600 --precisions float32 bfloat16 "
     "--repeats 3": "upsamples 600 s inputs with every preset: an hour on a CPU (tests/test_bench.py runs it at toy "
     "size)",
+    "arecord -f S16_LE -r 8000 -c 1 | audiosr stream --rate 8000 | aplay -f S16_LE -r 16000 -c 1": "needs a sound "
+    "card; docs/deployment.md runs the same pipe with a raw file in its place",
     "python bench/bench_quality.py --train_dir=TRAIN --test_dir=TEST --scales=2,4 --models=unet,gan,wgan "
     "--steps=300": "trains 300 steps per model and ratio, set on its own command line (tests/test_bench.py runs it "
     "at toy size)",
@@ -130,6 +135,11 @@ def make_files(copy, shared_data):
     soundfile.write(copy / "talk.mp3", audio, rate)
     narrowband, narrow_rate = soundfile.read(shared_data / "speech" / "librispeech" / "1926-143879-0000.flac")
     soundfile.write(copy / "talk.wav", narrowband[::2], narrow_rate // 2)  # an 8 kHz call: the shipped speech-r2
+    wideband, wide_rate = soundfile.read(shared_data / "speech" / "librispeech" / "1926-143879-0000.flac",
+                                         frames=16000 * 4)
+    soundfile.write(copy / "wideband.flac", wideband, wide_rate)  # content to 8 kHz: passes through
+    narrow = soxr.resample(lowres.lowrate(wideband, 2, "soxr"), 8000, wide_rate)  # once 8 kHz audio
+    soundfile.write(copy / "narrowband.wav", narrow, wide_rate)
     (copy / "recordings").mkdir()
     shutil.copy(shared_data / "speech" / "librispeech" / "1502-122615-0000.flac", copy / "recordings")
     music, music_rate = soundfile.read(shared_data / "music" / "guit_e_slide.flac", frames=3 * 44100)

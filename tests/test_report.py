@@ -166,6 +166,9 @@ def test_report_writes_figure3_and_figures_with_finite_numbers(study, trained, k
     assert {r["method"] for r in per_file} == {"spline", *columns[1:]}
     assert {r["lowres"] for r in per_file} == {"decimate", "soxr"}
     assert all(math.isfinite(float(r["snr"])) and math.isfinite(float(r["lsd"])) for r in per_file)
+    page = (out_dir / "listening_r2" / "index.html").read_text()  # the listening page (tests/test_page.py opens one)
+    for label in ["Low-res_input", "Spline", *columns[1:], "Reference"]:
+        assert f"-{label}.wav" in page, label
 
 
 def test_training_app_refuses_a_run_folder_with_other_settings(study, trained):

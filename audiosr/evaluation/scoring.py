@@ -107,7 +107,7 @@ def score_file(path, ratio, models, baselines=("spline",), sample_rate=SAMPLE_RA
 
 
 def score_references(paths, ratio, models, baselines=("spline",), sample_rate=SAMPLE_RATE, progress=True,
-                     errors=None, lowres=(STUDY_METHOD,)):
+                     errors=None, on_file=None, lowres=(STUDY_METHOD,)):
     """Score baselines and models on whole reference files, their inputs made by each maker in ``lowres``.
 
     ``models`` maps display names to models. Returns the rows of
@@ -115,6 +115,8 @@ def score_references(paths, ratio, models, baselines=("spline",), sample_rate=SA
     maker). Unreadable, too short or silent files are skipped: each is
     logged as a warning on the "audiosr" logger and, when ``errors`` is a
     list, appended to it as an :class:`AudioFileError`.
+    ``on_file(path, rows, reference, estimates)``, when given, sees each
+    scored file as :func:`score_file` returns it (e.g. a listening page).
     """
     from tqdm.auto import tqdm
 
@@ -123,11 +125,15 @@ def score_references(paths, ratio, models, baselines=("spline",), sample_rate=SA
     rows = []
     for path in tqdm(list(paths), desc="evaluating", unit="file", disable=not progress):
         try:
-            rows.extend(score_file(path, ratio, models, baselines, sample_rate, makers)[0])
+            file_rows, reference, estimates = score_file(path, ratio, models, baselines, sample_rate, makers)
         except AudioFileError as error:
             LOGGER.warning("skipped %s", error)
             if errors is not None:
                 errors.append(error)
+            continue
+        rows.extend(file_rows)
+        if on_file is not None:
+            on_file(path, file_rows, reference, estimates)
     return rows
 
 

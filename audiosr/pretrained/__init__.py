@@ -81,20 +81,16 @@ def model_path(name_or_path):
     return os.fspath(name_or_path)
 
 
-def default_model(input_rate, domain="speech"):
-    """The shipped ``domain`` model for a recording at ``input_rate`` Hz.
+def candidates(domain="speech"):
+    """The shipped ``domain`` models as :class:`audiosr.planning.Candidate` objects: what ``audiosr upsample``
+    chooses from when no model is named (:func:`audiosr.planning.plan` decides which, from the file's band)."""
+    from audiosr.planning import Candidate
 
-    The one with the lowest input rate at or above ``input_rate`` (so the
-    recording is resampled up, never losing band it has); above every
-    model's input rate, the one with the highest (the recording is
-    resampled down to it).
-    """
-    models = {name: meta for name, meta in catalog().items() if meta["domain"] == domain}
+    models = [Candidate(name, meta["input_rate"], meta["output_rate"])
+              for name, meta in catalog().items() if meta["domain"] == domain]
     if not models:
         raise ValueError(f"no shipped {domain} model")
-    by_rate = sorted(models, key=lambda name: models[name]["input_rate"])
-    at_or_above = [name for name in by_rate if models[name]["input_rate"] >= input_rate]
-    return at_or_above[0] if at_or_above else by_rate[-1]
+    return tuple(models)
 
 
 def export(trained_path, name, domain, ratio, preset="fast", out_dir=PACKAGE_DIR, data_root=None, progress=False):
