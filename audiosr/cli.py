@@ -45,6 +45,7 @@ examples:
   audiosr upsample talk.mp3 recordings/ -o upsampled/ -m model.keras
   audiosr upsample song.flac -o out/ -m model.keras --format flac --bit-depth 24
   audiosr evaluate -m model.keras speech/ --csv scores.csv --plot figures/ --html listen/
+  audiosr evaluate -m speech-r2 speech/ --lowres decimate,soxr,polyphase,telephone
   audiosr export speech-r2 speech-r2.tflite
   arecord -f S16_LE -r 8000 -c 1 | audiosr stream --rate 8000 | aplay -f S16_LE -r 16000 -c 1
 
@@ -82,11 +83,15 @@ is used unless the file's content already reaches its output band.
 EVALUATE_DESCRIPTION = """\
 Score models against interpolation on high-resolution reference recordings.
 
-Each reference is read as mono at the model's output rate, its low-resolution
-version is made exactly as for training (anti-aliased decimation, then cubic
-spline back), and every method reconstructs the whole file. Prints SNR (dB,
-higher is better) and log-spectral distance (LSD, lower is better) per file
-and on average."""
+Each reference is read as mono at the model's output rate and its
+low-resolution version is made by each input maker named with --lowres:
+decimate (the default: the study's anti-aliased decimation, which its training
+data was made with), or soxr, polyphase, fft, butter-causal, telephone and the
+others real low-rate files come from (docs/input-makers.md lists them).
+Baselines interpolate the low-rate samples, models refine their cubic spline,
+and every method reconstructs the whole file. Prints SNR (dB, higher is
+better) and log-spectral distance (LSD, lower is better) per file and on
+average, one table per input maker."""
 
 EXIT_STATUS = ("exit status: 0 when every file succeeded, 1 when any failed or an output could not be "
                "written, 2 for usage errors, 130 when interrupted (Ctrl-C).")
@@ -310,10 +315,13 @@ def _score_table(rows, methods):
 
 
 def _plot_file(path, name, plot_dir, reference, estimates, ratio, sample_rate):
+    """One spectrogram figure per input maker: ``DIR/<name>.png``, or ``DIR/<maker>/<name>.png`` for several."""
     from audiosr.evaluation.scoring import plot_comparison
 
-    target = pathlib.Path(plot_dir) / name.parent / f"{name.name}.png"
-    plot_comparison(reference, estimates, sample_rate, target, title=f"{path.name}: x{ratio} super-resolution")
+    for maker, by_method in estimates.items():
+        folder = pathlib.Path(plot_dir) / (maker if len(estimates) > 1 else "") / name.parent
+        title = f"{path.name}: x{ratio} super-resolution" + (f", input by {maker}" if len(estimates) > 1 else "")
+        plot_comparison(reference, by_method, sample_rate, folder / f"{name.name}.png", title=title)
 
 
 def run_evaluate(args):
@@ -322,13 +330,15 @@ def run_evaluate(args):
 
     from audiosr.audio_io import AudioFileError
     from audiosr.evaluation.page import ListeningPage
-    from audiosr.evaluation.scoring import check_models, score_file, write_scores_csv
+    from audiosr.evaluation.scoring import by_lowres, check_models, input_makers, score_file, write_scores_csv
+    from audiosr.lowres import METHODS
 
     models = _load_models(args.model)
     first = next(iter(models.values()))
     ratio, sample_rate = first.ratio, first.sample_rate
     try:
         check_models(models, ratio, sample_rate)
+        makers = input_makers(args.lowres, ratio)
     except ValueError as error:
         raise UsageError(error) from error
     baselines = tuple(dict.fromkeys(args.baseline or ["spline"]))
@@ -338,7 +348,7 @@ def run_evaluate(args):
     page = ListeningPage(args.html, ratio, sample_rate, "audiosr evaluate") if args.html else None
     for path, name in tqdm(jobs, desc="evaluating", unit="file", disable=_progress_disabled(args)):
         try:
-            file_rows, reference, estimates = score_file(path, ratio, models, baselines, sample_rate)
+            file_rows, reference, estimates = score_file(path, ratio, models, baselines, sample_rate, makers)
         except AudioFileError as error:
             _say("error", error)
             failed += 1
@@ -346,7 +356,7 @@ def run_evaluate(args):
         rows.extend(file_rows)
         if page:
             try:
-                page.add(str(name), reference, estimates, file_rows)
+                page.add(str(name), reference, estimates[makers[0]], by_lowres(file_rows)[makers[0]], makers[0])
             except OSError as error:
                 _say("error", f"{_cannot_write(error)}; no listening page is written")
                 unwritten.append(args.html)
@@ -358,9 +368,11 @@ def run_evaluate(args):
                 _say("error", f"{_cannot_write(error)}; no more spectrograms are written")
                 unwritten.append(args.plot)
                 plot = False
-    if rows:
-        print(f"x{ratio} super-resolution to {sample_rate} Hz")
-        print(_score_table(rows, list(baselines) + list(models)))
+    for index, (maker, maker_rows) in enumerate(by_lowres(rows).items()):
+        if index:
+            print()
+        print(f"x{ratio} super-resolution to {sample_rate} Hz; input made by {maker}: {METHODS[maker].description}")
+        print(_score_table(maker_rows, list(baselines) + list(models)))
     if args.csv and rows:
         try:
             write_scores_csv(rows, args.csv)
@@ -564,12 +576,18 @@ def build_parser():
                          "same ratio")
     ev.add_argument("--baseline", action="append", choices=["spline", "sinc"],
                     help="interpolation to compare with; repeatable (default: spline)")
-    ev.add_argument("--csv", metavar="FILE", help="also write per-file scores (file, method, snr, lsd) as CSV")
+    ev.add_argument("--lowres", default="decimate", metavar="NAME[,NAME...]",
+                    help="input makers: how the low-resolution version of each reference is made, one table each "
+                         "(default: %(default)s, the study's; e.g. decimate,soxr,polyphase,fft,butter-causal,"
+                         "telephone; see docs/input-makers.md)")
+    ev.add_argument("--csv", metavar="FILE",
+                    help="also write per-file scores (file, lowres, method, snr, lsd) as CSV")
     ev.add_argument("--plot", metavar="DIR",
-                    help="write a spectrogram PNG per file: reference, baselines, models")
+                    help="write a spectrogram PNG per file: reference, baselines, models (one folder per input "
+                         "maker when there are several)")
     ev.add_argument("--html", metavar="DIR",
                     help="write a listening page DIR/index.html: players and spectrograms of the low-res input, "
-                         "baselines, models and reference, and the scores")
+                         "baselines, models and reference, and the scores (inputs by the first input maker)")
     ev.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     ev.set_defaults(run=run_evaluate)
 

@@ -14,6 +14,13 @@
    against the clips/s that one training step of the paper preset (and of
    the cpu preset) consumes, measured in the same run (goal >= 10x the paper
    model).
+3. The pipeline that makes each input as it reads the clip, one low-rate
+   method drawn per clip from the ``--mix`` (``real``: what real low-rate
+   files come from; audiosr.lowres), against the training clips/s of the
+   ``fast`` preset's UNet (batch 16, the dense set's 8192-sample clips), for
+   each ratio (goal >= 10x). Both are min / median / max over ``--rounds``;
+   the ratio's min is the slowest pipeline round over the fastest model
+   round (its max the other way round).
 
     python bench/bench_data.py [--copies=4] [--paper_steps=2]
 """
@@ -26,6 +33,7 @@ import time
 
 from absl import app, flags
 
+import machine
 from audiosr.data import prepare
 from audiosr.data.corpora import audio_in_folder
 
@@ -38,7 +46,15 @@ flags.DEFINE_integer("batch_size", 64, "Pipeline batch size.")
 flags.DEFINE_integer("pipeline_batches", 150, "Batches timed in the pipeline.")
 flags.DEFINE_integer("paper_batch", 2, "Batch of the timed paper-preset training steps.")
 flags.DEFINE_integer("paper_steps", 2, "Timed paper-preset training steps (after one warm-up step).")
+flags.DEFINE_float("clip_seconds", 0.512, "Clip length of the dense preparation (0.512 s: the fast preset's "
+                   "8192-sample clips).")
+flags.DEFINE_string("mix", "real", "Low-rate methods drawn per clip by the on-the-fly pipeline (a mix or a list).")
+flags.DEFINE_list("mix_ratios", ["2", "4"], "Ratios of the on-the-fly pipeline against the fast UNet.")
+flags.DEFINE_integer("rounds", 5, "Timed rounds of the on-the-fly pipeline and of the fast UNet.")
+flags.DEFINE_integer("mix_batches", 30, "Batches of 16 per timed pipeline round (after as many to warm up).")
+flags.DEFINE_integer("fast_steps", 4, "Fast-UNet training steps per timed round (after one warm-up step).")
 FLAGS = flags.FLAGS
+MIX_BATCH = 16
 
 STUDY_DENSITY = 50000 * 0.5 / (44 * 3600)  # clip seconds per second of VCTK audio
 
@@ -64,20 +80,21 @@ def _cpu_seconds():
     return own.ru_utime + own.ru_stime + workers.ru_utime + workers.ru_stime
 
 
-def timed_prep(folder, out_dir, num_clips):
+def timed_prep(folder, out_dir, num_clips, clip_seconds=0.5):
     """Wall seconds, CPU seconds and manifest of one preparation."""
     start, cpu = time.perf_counter(), _cpu_seconds()
     manifest = prepare.prepare_folder(folder, out_dir, num_clips, val_fraction=0.1, num_workers=FLAGS.num_workers,
-                                   progress=False)
+                                      clip_seconds=clip_seconds, progress=False)
     return time.perf_counter() - start, _cpu_seconds() - cpu, manifest
 
 
 def report_prep(label, seconds, wall, cpu, manifest):
     clips = sum(e.clips for e in manifest.splits.values())
+    clip_audio = clips * manifest.clip_seconds
     cores = min(FLAGS.num_workers, os.cpu_count()) or 1
     print(f"prep, {label} ({clips} clips): {wall:.1f} s wall -> {seconds / wall:.0f}x real time (source audio), "
-          f"{clips * 0.5 / wall:.0f}x (clip audio); {cpu:.1f} CPU s -> {seconds * cores / cpu:.0f}x and "
-          f"{clips * 0.5 * cores / cpu:.0f}x on {cores} idle cores")
+          f"{clip_audio / wall:.0f}x (clip audio); {cpu:.1f} CPU s -> {seconds * cores / cpu:.0f}x and "
+          f"{clip_audio * cores / cpu:.0f}x on {cores} idle cores")
 
 
 def pipeline_rate(data_dir):
@@ -100,9 +117,9 @@ def training_rate(data_dir, preset, batch, steps):
     from audiosr.data.pipeline import make_dataset
     from audiosr.models import build_model
 
-    model = build_model("unet", ratio=4, preset=preset, input_length=8000, seed=0)
-    model.compile(optimizer=keras.optimizers.Adam(1e-4))
     x, y = next(iter(make_dataset(data_dir, "train", 4, batch, seed=0)))
+    model = build_model("unet", ratio=4, preset=preset, input_length=x.shape[1], seed=0)
+    model.compile(optimizer=keras.optimizers.Adam(1e-4))
     model.train_on_batch(x, y)
     start = time.perf_counter()
     for _ in range(steps):
@@ -110,8 +127,35 @@ def training_rate(data_dir, preset, batch, steps):
     return steps * batch / (time.perf_counter() - start), model.count_params()
 
 
+def mix_against_fast(data_dir, ratio):
+    """Clips/s of the pipeline drawing ``--mix`` per clip and of the fast UNet's training steps, as Spreads."""
+    from audiosr.data.pipeline import make_dataset
+    from audiosr.data.records import Manifest
+    from audiosr.train.experiment import build_compiled_model
+
+    dataset = make_dataset(data_dir, "train", ratio, MIX_BATCH, repeat=True, seed=0, lowres=FLAGS.mix)
+    iterator = iter(dataset)
+    x, y = next(iterator)
+
+    def read():
+        for _ in range(FLAGS.mix_batches):
+            next(iterator)
+
+    pipeline = machine.repeat(read, FLAGS.rounds).scaled(FLAGS.mix_batches * MIX_BATCH)
+    del iterator  # no reading ahead while the model is timed
+    model = build_compiled_model("unet", ratio, "fast", Manifest.load(data_dir).clip_samples, 1e-3, seed=0)
+
+    def train():
+        for _ in range(FLAGS.fast_steps):
+            model.train_on_batch(x, y)
+
+    training = machine.repeat(train, FLAGS.rounds).scaled(FLAGS.fast_steps * MIX_BATCH)
+    return pipeline, training
+
+
 def main(argv):
     del argv
+    print(machine.describe())
     with tempfile.TemporaryDirectory() as tmp:
         tmp = pathlib.Path(tmp)
         files, seconds = link_corpus(pathlib.Path(FLAGS.shared_data), tmp / "corpus", FLAGS.copies)
@@ -120,7 +164,8 @@ def main(argv):
 
         study_clips = round(STUDY_DENSITY * seconds * 0.9 / 0.5)
         report_prep("study density", seconds, *timed_prep(tmp / "corpus", tmp / "study", study_clips))
-        report_prep("dense", seconds, *timed_prep(tmp / "corpus", tmp / "dense", FLAGS.dense_clips))
+        report_prep("dense", seconds, *timed_prep(tmp / "corpus", tmp / "dense", FLAGS.dense_clips,
+                                                  FLAGS.clip_seconds))
 
         pipeline = pipeline_rate(tmp / "dense")
         print(f"pipeline: {pipeline:.0f} clips/s (batch {FLAGS.batch_size}, ratio 4, shuffled, parallel reads)")
@@ -128,6 +173,13 @@ def main(argv):
             rate, params = training_rate(tmp / "dense", preset, batch, steps)
             print(f"{preset} preset ({params / 1e6:.1f} M params) trains on {rate:.2f} clips/s (batch {batch}); "
                   f"the pipeline is {pipeline / rate:.0f}x faster")
+
+        for ratio in sorted({int(r) for r in FLAGS.mix_ratios}):
+            made, trained = mix_against_fast(tmp / "dense", ratio)
+            faster = machine.Spread(made.min / trained.max, made.median / trained.median, made.max / trained.min)
+            print(f"r={ratio}: pipeline making inputs from the {FLAGS.mix!r} mix {made:.0f} clips/s; fast UNet "
+                  f"trains on {trained:.1f} clips/s (batch {MIX_BATCH}); the pipeline is {faster:.1f}x faster "
+                  "(min / median / max)")
 
 
 if __name__ == "__main__":

@@ -7,10 +7,16 @@ ratio, or, without ``--steps``, for ``--budget_minutes`` of wall-clock time
 (keeping the weights with the best validation loss), then
 upsamples every file of ``--test_dir`` whole and prints the study's Figure 3
 table: SNR (dB, higher is better) and LSD (lower is better) of the spline
-baseline and of each model, for each ratio in ``--scales``.
+baseline and of each model, for each ratio in ``--scales``, one table per
+input maker in ``--lowres`` (how the test files' low-rate versions are made;
+default the study's ``decimate``). ``--train_lowres`` says how the training
+inputs are made (``decimate``, or a mix such as ``real``: one method drawn
+per clip; see docs/input-makers.md).
 
     python bench/bench_quality.py --train_dir=speech/train --test_dir=speech/test \\
         --scales=2,4 --models=unet,gan,wgan --steps=300
+    python bench/bench_quality.py --train_dir=speech/train --test_dir=speech/test --preset=fast \\
+        --models=unet --steps=1000 --train_lowres=real --lowres=decimate,soxr,polyphase,fft,butter-causal,telephone
 
 A step budget gives the same training wherever and whenever it runs; a time
 budget gives more steps on a faster or quieter machine.
@@ -52,6 +58,10 @@ def parse_args(argv=None):
     parser.add_argument("--content_network", default="vggish", help="feature network of the -c models")
     parser.add_argument("--content_weight", type=float, default=1.0)
     parser.add_argument("--max_test_files", type=int, default=0, help="score only the first N test files (0: all)")
+    parser.add_argument("--lowres", default="decimate",
+                        help="input makers of the test files' low-rate versions, comma separated; one table each")
+    parser.add_argument("--train_lowres", default="decimate",
+                        help="how training inputs are made: decimate (the study's), a mix (real) or a comma list")
     parser.add_argument("--work_dir", default=os.path.join(tempfile.gettempdir(), "audiosr-bench-quality"),
                         help="cache of prepared clips and scratch space for runs")
     parser.add_argument("--out_dir", default=None, help="also write the table (markdown, CSV) and per-file scores")
@@ -92,7 +102,7 @@ def train_one(name, ratio, data_dir, run_dir, args):
                            content_weight=args.content_weight, epochs=epochs, learning_rate=args.learning_rate,
                            batch_size=args.batch_size, seed=args.seed, lambda_adv=args.lambda_adv,
                            n_critic=args.n_critic, steps_per_epoch=args.steps_per_epoch,
-                           validation_steps=args.validation_steps, verbose=args.verbose)
+                           validation_steps=args.validation_steps, verbose=args.verbose, lowres=args.train_lowres)
     result = run_experiment(settings, run_dir, callbacks=[budget])
     return keras.saving.load_model(result.best_model_path), result
 
@@ -101,10 +111,13 @@ def main(argv=None):
     args = parse_args(argv)
     from audiosr.data import corpora
     from audiosr.models.naming import model_label, parse_model_name
-    from audiosr.evaluation.reporting import figure3_markdown, write_figure3
-    from audiosr.evaluation.scoring import score_references, summarize, write_scores_csv
+    from audiosr.evaluation.reporting import figure3_markdown, lowres_stem, write_figure3
+    from audiosr.evaluation.scoring import by_lowres, input_makers, score_references, summarize, write_scores_csv
+    from audiosr.lowres import parse_methods
 
     ratios = sorted({int(r) for r in args.scales.split(",")})
+    makers = input_makers(args.lowres, max(ratios))  # bad names stop here, before any training
+    parse_methods(args.train_lowres, max(ratios))
     budget = f"{args.steps} steps of {args.batch_size} clips" if args.steps else f"{args.budget_minutes:g} min"
     names = [n.strip() for n in args.models.split(",") if n.strip()]
     labels = {n: model_label(*parse_model_name(n)) for n in names}
@@ -120,7 +133,7 @@ def main(argv=None):
           f"of {clip_samples} samples from {len(manifest.sources)} files; {len(test_files)} test files")
 
     runs_root = tempfile.mkdtemp(prefix="runs-", dir=args.work_dir)
-    summaries, per_file, trained = {}, {}, []
+    summaries, per_file, trained = {maker: {} for maker in makers}, {}, []
     try:
         for ratio in ratios:
             models = {}
@@ -130,9 +143,10 @@ def main(argv=None):
                 models[labels[name]] = model
                 trained.append((ratio, labels[name], result))
                 print(f"   {result.steps} steps in {result.seconds:.0f} s; {result.summary()}", flush=True)
-            rows = score_references(test_files, ratio, models, baselines=("spline",))
+            rows = score_references(test_files, ratio, models, baselines=("spline",), lowres=makers)
             per_file[ratio] = rows
-            summaries[ratio] = summarize(rows)
+            for maker, maker_rows in by_lowres(rows).items():
+                summaries[maker][ratio] = summarize(maker_rows)
     finally:
         shutil.rmtree(runs_root, ignore_errors=True)
 
@@ -140,11 +154,14 @@ def main(argv=None):
     for ratio, label, result in trained:
         print(f"  r={ratio} {label:7s} {result.steps:6d} steps  {result.seconds:6.0f} s  "
               f"{result.steps * args.batch_size / result.seconds:.1f} clips/s")
-    title = (f"Whole-file SNR / LSD on {len(test_files)} files of {args.test_dir}; models trained "
-             f"{budget} each on {args.train_dir} (preset {args.preset})")
-    print("\n" + figure3_markdown(summaries, title=title))
+    for maker in makers:
+        title = (f"Whole-file SNR / LSD on {len(test_files)} files of {args.test_dir}, inputs made by {maker}; "
+                 f"models trained {budget} each on {args.train_dir} (preset {args.preset}, inputs by "
+                 f"{args.train_lowres})")
+        print("\n" + figure3_markdown(summaries[maker], title=title))
+        if args.out_dir:
+            write_figure3(summaries[maker], args.out_dir, stem=lowres_stem("quality", maker), title=title)
     if args.out_dir:
-        write_figure3(summaries, args.out_dir, stem="quality", title=title)
         for ratio, rows in per_file.items():
             write_scores_csv(rows, os.path.join(args.out_dir, f"quality_per_file_r{ratio}.csv"))
 

@@ -9,6 +9,8 @@
 The run folder (``runs/synthetic-r2-unet-cpu-s0``) keeps its checkpoints: a
 second ``make demo`` goes on training where the first stopped (up to
 ``--epochs``), or straight to scoring once the run is finished.
+``--lowres=real`` trains on inputs made the ways real low-rate files are
+(docs/input-makers.md), in ``runs/synthetic-r2-unet-cpu-real-s0``.
 """
 
 import os
@@ -32,6 +34,9 @@ flags.DEFINE_integer("steps_per_epoch", 25, "Batches per epoch.")
 flags.DEFINE_integer("batch_size", 16, "Clips per batch.")
 flags.DEFINE_float("learning_rate", 1e-3, "Adam learning rate (high: the budget is short).")
 flags.DEFINE_integer("seed", 0, "Seed of data order and weights.")
+flags.DEFINE_string("lowres", "decimate", "How the training inputs are made: decimate (the study's), a mix (real: "
+                    "what real low-rate files come from, one method per clip) or a comma list; "
+                    "see docs/input-makers.md. The test files are scored on the study's decimation.")
 FLAGS = flags.FLAGS
 
 
@@ -51,7 +56,7 @@ def main(argv):
     settings = RunSettings(model="unet", ratio=ratio, dataset="synthetic", data_dir=FLAGS.data_dir, preset="cpu",
                            epochs=FLAGS.epochs, steps_per_epoch=FLAGS.steps_per_epoch, validation_steps=4,
                            batch_size=FLAGS.batch_size, learning_rate=FLAGS.learning_rate, seed=FLAGS.seed,
-                           verbose="auto")
+                           lowres=FLAGS.lowres, verbose="auto")
     run_dir = os.path.join(FLAGS.logdir, settings.name)
 
     print(f"2/3 training the CPU AudioUNet (r={ratio}) for at most {FLAGS.minutes:g} min in {run_dir} ...",

@@ -4,17 +4,23 @@ Run from the repository root after training (experiments/train.py):
 
     python experiments/report.py --dataset=vctk
     python experiments/report.py --dataset=synthetic --preset=cpu --models=unet --ratios=2
+    python experiments/report.py --dataset=vctk --lowres=decimate,soxr,polyphase,fft,butter-causal,telephone
 
 For each ratio it loads ``<logdir>/<dataset>-r<ratio>-<model>-<preset>-s<seed>/best.keras``
 of every model in ``--models`` (a missing run is reported and left out),
-upsamples every recording of the test split whole, and writes to ``--out_dir``:
+upsamples every recording of the test split whole from the low-rate version
+each input maker in ``--lowres`` makes of it (default: the study's
+``decimate``), and writes to ``--out_dir``:
 
-    figure3.md / figure3.csv     SNR and LSD per ratio (rows) and method (columns)
-    per_file_r<r>.csv            the score of every file and method
+    figure3.md / figure3.csv     SNR and LSD per ratio (rows) and method (columns), inputs by decimate
+    figure3-<maker>.md / .csv    the same table for every other input maker
+    per_file_r<r>.csv            the score of every file, input maker and method
     figure4_r<r>.png             validation loss per epoch of each run
-    spectrograms_r<r>.png        one test clip: target, spline and every model (Figures 5-8)
+    spectrograms_r<r>.png        one test clip: target, spline and every model (Figures 5-8);
+                                 spectrograms_r<r>-<maker>.png for the other input makers
     listening_r<r>/index.html    the listening page of the first --listening_files recordings: players
-                                 and spectrograms of input, spline, every model and target, scores
+                                 and spectrograms of input, spline, every model and target, scores;
+                                 listening_r<r>-<maker>/ for the other input makers
 """
 
 import os
@@ -42,6 +48,9 @@ def define_flags(fv=flags.FLAGS):
     flags.DEFINE_string("out_dir", None, "Where figures and tables go (default: results/<dataset>).",
                         flag_values=fv)
     flags.DEFINE_integer("max_files", 0, "Score only the first N recordings (0: all).", flag_values=fv)
+    flags.DEFINE_string("lowres", "decimate", "Input makers, comma separated: how each recording's low-rate "
+                        "version is made (decimate: the study's; see docs/input-makers.md); one table each.",
+                        flag_values=fv)
     flags.DEFINE_string("spectrogram_file", None, "Recording shown in the spectrogram figures "
                         "(default: the first scored one).", flag_values=fv)
     flags.DEFINE_float("spectrogram_seconds", 3.0, "Seconds of it to show.", flag_values=fv)
@@ -68,50 +77,64 @@ def find_models(logdir, dataset, ratio, names, preset, seed):
 
 
 def run(fv):
-    """Write the report the flags in ``fv`` describe; returns the Figure 3 summaries {ratio: {method: ...}}."""
+    """Write the report the flags in ``fv`` describe; returns the Figure 3 summaries
+    {input maker: {ratio: {method: ...}}}."""
     from audiosr.data.pipeline import dataset_dir, split_sources
     from audiosr.inference import load_model
     from audiosr.lowres import SAMPLE_RATE
     from audiosr.evaluation.page import ListeningPage
-    from audiosr.evaluation.reporting import plot_validation_curves, write_figure3
-    from audiosr.evaluation.scoring import plot_spectrogram_comparison, score_references, summarize, write_scores_csv
+    from audiosr.evaluation.reporting import lowres_stem, plot_validation_curves, write_figure3
+    from audiosr.evaluation.scoring import (
+        by_lowres, input_makers, plot_spectrogram_comparison, score_references, summarize, write_scores_csv,
+    )
     from audiosr.train.fit import BEST_MODEL_NAME, HISTORY_NAME
 
     data_dir = fv.data_dir or dataset_dir(fv.dataset)
     out_dir = fv.out_dir or os.path.join("results", fv.dataset)
+    ratios = sorted({int(r) for r in fv.ratios})
+    makers = input_makers(fv.lowres, max(ratios))  # an unknown one stops here, before any scoring
     files = split_sources(data_dir, fv.split)
     if fv.max_files:
         files = files[:fv.max_files]
     if not files:
         raise ValueError(f"{data_dir}: split {fv.split!r} lists no recordings")
-    summaries = {}
-    for ratio in sorted({int(r) for r in fv.ratios}):
+    summaries = {maker: {} for maker in makers}
+    for ratio in ratios:
         runs = find_models(fv.logdir, fv.dataset, ratio, fv.models, fv.preset, fv.seed)
         models = {label: load_model(os.path.join(run_dir, BEST_MODEL_NAME)) for label, run_dir in runs.items()}
-        page = ListeningPage(os.path.join(out_dir, f"listening_r{ratio}"), ratio, SAMPLE_RATE,
-                             f"{fv.dataset} ({fv.split} split), r = {ratio}, preset {fv.preset}")
+        pages = {maker: ListeningPage(os.path.join(out_dir, lowres_stem(f"listening_r{ratio}", maker)), ratio,
+                                      SAMPLE_RATE, f"{fv.dataset} ({fv.split} split), r = {ratio}, preset "
+                                      f"{fv.preset}, inputs made by {maker}") for maker in makers}
 
         def listen(path, file_rows, reference, estimates):
-            if len(page.files) < fv.listening_files:
-                page.add(os.path.basename(path), reference, estimates, file_rows)
+            for maker, page in pages.items():
+                if len(page.files) < fv.listening_files:
+                    page.add(os.path.basename(path), reference, estimates[maker], by_lowres(file_rows)[maker], maker)
 
-        rows = score_references(files, ratio, models, baselines=("spline",), on_file=listen)
-        if page.files:
-            page.write()
+        rows = score_references(files, ratio, models, baselines=("spline",), on_file=listen, lowres=makers)
+        for page in pages.values():
+            if page.files:
+                page.write()
         if not rows:
             raise RuntimeError(f"none of the {len(files)} recordings of {data_dir} ({fv.split}) could be scored")
-        summaries[ratio] = summarize(rows)
+        for maker, maker_rows in by_lowres(rows).items():
+            summaries[maker][ratio] = summarize(maker_rows)
         write_scores_csv(rows, os.path.join(out_dir, f"per_file_r{ratio}.csv"))
         if runs:
             plot_validation_curves({label: os.path.join(run_dir, HISTORY_NAME) for label, run_dir in runs.items()},
                                    os.path.join(out_dir, f"figure4_r{ratio}.png"),
                                    title=f"{fv.dataset}, r = {ratio}: validation loss")
-        plot_spectrogram_comparison(fv.spectrogram_file or rows[0]["file"], ratio, models,
-                                    os.path.join(out_dir, f"spectrograms_r{ratio}.png"), fv.spectrogram_seconds)
-    title = f"{fv.dataset} ({fv.split} split, whole recordings), preset {fv.preset}"
-    markdown, paths = write_figure3(summaries, out_dir, title=title)
-    print(markdown)
-    print("wrote " + ", ".join(paths) + f" and figures in {out_dir}")
+        for maker in makers:
+            plot_spectrogram_comparison(fv.spectrogram_file or rows[0]["file"], ratio, models,
+                                        os.path.join(out_dir, lowres_stem(f"spectrograms_r{ratio}", maker) + ".png"),
+                                        fv.spectrogram_seconds, lowres=maker)
+    written = []
+    for maker in makers:
+        title = f"{fv.dataset} ({fv.split} split, whole recordings), preset {fv.preset}, inputs made by {maker}"
+        markdown, paths = write_figure3(summaries[maker], out_dir, stem=lowres_stem("figure3", maker), title=title)
+        print(markdown)
+        written += paths
+    print("wrote " + ", ".join(written) + f" and figures in {out_dir}")
     return summaries
 
 

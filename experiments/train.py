@@ -4,8 +4,10 @@ Run from the repository root (flagfiles name each other by paths relative to it)
 
     python experiments/train.py --flagfile=experiments/configs/vctk-r2-wgan.flags
     python experiments/train.py --model=unet --ratio=4 --dataset=synthetic --preset=cpu --epochs=3
+    python experiments/train.py --model=unet --preset=fast --dataset=synthetic --lowres=real --epochs=3
 
-The run goes to ``<logdir>/<dataset>-r<ratio>-<model>[-c]-<preset>-s<seed>/``
+The run goes to ``<logdir>/<dataset>-r<ratio>-<model>[-c]-<preset>[-<lowres>]-s<seed>/``
+(``-<lowres>`` only for inputs made otherwise than by the study's decimation)
 with the flags it ran with (flags.txt), per-epoch checkpoints, the best
 model by validation loss (best.keras), history.csv and TensorBoard logs.
 The same command after a crash or a kill resumes from the last finished
@@ -26,7 +28,9 @@ from absl import app, flags, logging  # noqa: E402
 from audiosr.flag_checks import require_finite_floats  # noqa: E402
 
 EXIT_USAGE, EXIT_NON_FINITE = 2, 3
-# Flags that may change between the start of a run and its resumption.
+# Flags that may change between the start of a run and its resumption. Not --lowres: it changes the task
+# and the validation inputs, so best.keras, kept by the lowest validation loss, would compare epochs scored
+# on different inputs.
 RESUMABLE_CHANGES = ("epochs", "strategy", "verbose", "steps_per_epoch", "validation_steps", "jit_compile",
                      "steps_per_execution")
 
@@ -37,7 +41,7 @@ class RunSettingsError(ValueError):
 
 def define_flags(fv=flags.FLAGS):
     """Define this app's flags on ``fv`` (tests use their own FlagValues)."""
-    from audiosr.lowres import SUPPORTED_RATIOS
+    from audiosr.lowres import METHODS, MIXES, SUPPORTED_RATIOS
     from audiosr.models import PRESETS
     from audiosr.train.distribute import PRECISIONS, STRATEGIES
 
@@ -53,6 +57,12 @@ def define_flags(fv=flags.FLAGS):
     flags.DEFINE_string("dataset", "vctk", "Name of the data set (names the run).", flag_values=fv)
     flags.DEFINE_string("data_dir", None, "Prepared data set folder (default: data/<dataset>, where data_prep/ "
                         "writes it).", flag_values=fv)
+    # Default None, not "decimate": runs recorded before this flag existed resume with the same settings.
+    flags.DEFINE_string("lowres", None, "How the low-rate inputs are made, for training and validation: "
+                        f"decimate (the study's, default), a mix ({', '.join(MIXES)}) or a comma list of methods "
+                        f"({', '.join(METHODS)}), one drawn per clip; see docs/input-makers.md.", flag_values=fv)
+    flags.register_multi_flags_validator(
+        ["lowres", "ratio"], lambda values: _check_lowres(values["lowres"], values["ratio"]), flag_values=fv)
     flags.DEFINE_enum("preset", "paper", sorted(PRESETS), "Generator: an AudioUNet size (paper, cpu, tiny) "
                       "or the fast low-rate U-Net (fast).", flag_values=fv)
     flags.DEFINE_integer("epochs", 50, "Epochs to train (a finished run given more epochs goes on).",
@@ -88,12 +98,25 @@ def define_flags(fv=flags.FLAGS):
                          flag_values=fv)
 
 
+def _check_lowres(text, ratio):
+    """True, or flags.ValidationError with :func:`audiosr.lowres.parse_methods`' one line."""
+    from audiosr.lowres import STUDY_METHOD, parse_methods
+
+    try:
+        parse_methods(text or STUDY_METHOD, int(ratio))
+    except ValueError as error:
+        raise flags.ValidationError(f"--lowres: {error}") from None
+    return True
+
+
 def settings_from_flags(fv):
     """The :class:`audiosr.train.experiment.RunSettings` that the flags in ``fv`` describe."""
+    from audiosr.lowres import STUDY_METHOD
     from audiosr.train.experiment import RunSettings
 
     values = {field.name: fv[field.name].value for field in dataclasses.fields(RunSettings)}
-    return RunSettings(**dict(values, ratio=int(fv.ratio), stft_weight=fv.stft_weight or 0.0))
+    return RunSettings(**dict(values, ratio=int(fv.ratio), stft_weight=fv.stft_weight or 0.0,
+                              lowres=fv.lowres or STUDY_METHOD))
 
 
 def flags_text(fv):

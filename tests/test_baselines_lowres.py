@@ -159,3 +159,57 @@ def test_parse_methods_expands_mixes_and_names_unknown_ones():
     assert set(lowres.EVALUATION_METHODS) <= set(lowres.METHODS)
     with pytest.raises(ValueError, match="unknown low-rate method 'sox'"):
         lowres.parse_methods("sox")
+
+
+# ------------------------------------------------------------------ speed without changing a value
+
+
+@pytest.mark.parametrize("ratio", [2, 3, 4])
+def test_spline_is_scipys_interpolating_cubic_for_one_signal_or_a_batch(rng, ratio):
+    from scipy import interpolate
+
+    batch = rng.standard_normal((3, 101))
+    for length in (101 * ratio, 101 * ratio - 1, 100 * ratio - 3, 101 * ratio + 5):
+        rows = baselines.spline_upsample(batch, ratio, length)
+        assert rows.shape == (3, length) and rows.dtype == np.float32
+        for x, row in zip(batch, rows):
+            expected = interpolate.splev(np.arange(length), interpolate.splrep(np.arange(101) * ratio, x))
+            np.testing.assert_allclose(row, expected, rtol=1e-6, atol=1e-6)  # float32 of the same value
+            np.testing.assert_array_equal(baselines.spline_upsample(x, ratio, length), row)
+
+
+@pytest.mark.parametrize("ratio", [2, 4])
+def test_fft_convolution_gives_resample_polys_kaiser_best(rng, ratio):
+    y = rng.standard_normal(4001)
+    kernel = lowres._torchaudio_kernel(ratio, 64, 0.9475937167399596, 14.769656459379492)
+    np.testing.assert_allclose(lowres.lowrate(y, ratio, "polyphase-kaiser-best"),
+                               signal.resample_poly(y, 1, ratio, window=kernel), atol=1e-6)
+
+
+def test_a_batch_draws_a_method_per_clip_from_its_seed():
+    y = np.random.default_rng(5).standard_normal((40, 1024)).astype("float32") * 0.1
+    names = ("decimate", "soxr", "soxr", "soxr", "fft", "butter-causal")
+    seeds = [(7, i) for i in range(40)]
+    batch = lowres.simulate_lowres_batch(y, 2, names, seeds)
+    assert batch.shape == y.shape and batch.dtype == np.float32
+    np.testing.assert_array_equal(lowres.simulate_lowres_batch(y, 2, names, seeds), batch)
+    # A clip's input depends on its seed only, not on the batch around it.
+    np.testing.assert_array_equal(lowres.simulate_lowres_batch(y[5:7], 2, names, seeds[5:7]), batch[5:7])
+    drawn = []
+    for clip, made in zip(y, batch):
+        matches = [name for name in dict.fromkeys(names)
+                   if np.allclose(made, lowres.simulate_lowres(clip, 2, name), atol=1e-6)]
+        assert len(matches) == 1
+        drawn.append(matches[0])
+    assert set(drawn) == set(names)
+    assert 14 <= drawn.count("soxr") <= 27  # listed 3 times in 6: half the clips (binomial 40, 1/2: +-2 sigma)
+    other = lowres.simulate_lowres_batch(y, 2, names, [(8, i) for i in range(40)])
+    assert not np.array_equal(other, batch)
+
+
+def test_parse_methods_checks_the_low_rate_given_a_ratio():
+    assert lowres.parse_methods("mp3", 2) == ("mp3",)
+    with pytest.raises(ValueError, match="mp3 cannot make 4000 Hz"):
+        lowres.parse_methods("soxr,mp3", 4)
+    assert lowres.is_study(lowres.parse_methods("study")) and lowres.is_study(("decimate", "decimate"))
+    assert not lowres.is_study(lowres.parse_methods("real"))

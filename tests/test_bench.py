@@ -65,16 +65,25 @@ def test_bench_quality_trains_for_a_step_budget_and_prints_figure3(tmp_path, sha
     (test / librispeech[3].name).symlink_to(librispeech[3])
     out = run_bench("bench_quality.py", f"--train_dir={train}", f"--test_dir={test}", "--scales=2", "--models=unet",
                     "--steps=2", "--preset=tiny", "--batch_size=4", "--steps_per_epoch=2", "--validation_steps=1",
-                    "--num_clips=32", "--max_test_files=1", f"--work_dir={tmp_path / 'work'}", "--verbose=0")
+                    "--num_clips=32", "--max_test_files=1", f"--work_dir={tmp_path / 'work'}", "--verbose=0",
+                    "--train_lowres=real", "--lowres=decimate,soxr", f"--out_dir={tmp_path / 'out'}")
     assert "Spline" in out and "UNet" in out
+    assert "inputs made by decimate" in out and "inputs made by soxr" in out and "inputs by real" in out
     numbers = [float(x) for x in re.findall(r"\|\s*(-?\d+\.\d+)", out)]
     assert numbers and all(abs(x) < 1e3 for x in numbers), out
+    assert out.count("| SNR (dB) | 2 |") == out.count("| LSD | 2 |") == 2  # a table per input maker
+    assert {p.name for p in (tmp_path / "out").iterdir()} == {
+        "quality.md", "quality.csv", "quality-soxr.md", "quality-soxr.csv", "quality_per_file_r2.csv"}
 
 
 def test_bench_data_reports_preparation_and_pipeline_rates():
     out = run_bench("bench_data.py", "--copies=1", "--dense_clips=64", "--num_workers=0", "--batch_size=8",
-                    "--pipeline_batches=2", "--paper_batch=1", "--paper_steps=1")
+                    "--pipeline_batches=2", "--paper_batch=1", "--paper_steps=1", "--mix_ratios=4", "--rounds=2",
+                    "--mix_batches=2", "--fast_steps=1")
     assert "real time" in out and "clips/s" in out
+    assert re.search(r"r=4: pipeline making inputs from the 'real' mix [\d.]+ / [\d.]+ / [\d.]+ clips/s; fast UNet "
+                     r"trains on [\d.]+ / [\d.]+ / [\d.]+ clips/s \(batch 16\); the pipeline is [\d.]+ / [\d.]+ / "
+                     r"[\d.]+x faster", out), out
 
 
 def test_bench_safety_prints_model_fallback_and_spline_per_input_maker():

@@ -48,7 +48,7 @@ def test_help_reads_like_a_tool(capsys):
                    "--chunk-seconds", "--input-band", "--keep-implausible", "exit status"):
         assert option in upsample
     evaluate = help_text(capsys, "evaluate")
-    for option in ("--csv", "--plot", "--baseline", "SNR", "LSD"):
+    for option in ("--csv", "--plot", "--baseline", "--lowres", "SNR", "LSD", "input maker"):
         assert option in evaluate
     with pytest.raises(SystemExit) as exit_info:
         cli.main([])
@@ -172,6 +172,32 @@ def test_evaluate_prints_table_and_writes_csv_and_plots(capsys, tmp_path, model_
         rows = list(csv.DictReader(handle))
     assert len(rows) == 6 and {r["method"] for r in rows} == {"spline", "sinc", "tiny_x2"}
     assert sorted(os.listdir(tmp_path / "plots")) == ["nuwave2_16k__sample_1.png", "p257_167.png"]
+
+
+def test_evaluate_prints_one_table_per_input_maker(capsys, tmp_path, model_path, shared_data):
+    reference = shared_data / "speech" / "vctk" / "p257_167.flac"
+    status, out, _ = run(capsys, "evaluate", "-m", model_path, reference, "--lowres", "decimate, soxr,telephone",
+                         "--csv", tmp_path / "s.csv", "-q")
+    assert status == 0
+    tables = out.split("\n\n")
+    assert [t.splitlines()[0].split("input made by ")[1].split(":")[0] for t in tables] == [
+        "decimate", "soxr", "telephone"]
+    status, default, _ = run(capsys, "evaluate", "-m", model_path, reference, "-q")
+    assert status == 0 and default.strip() == tables[0].strip()  # decimate is the default and today's table
+    means = [[float(v) for v in t.splitlines()[-1].split()[4:]] for t in tables]  # "mean of 1 file(s) ..."
+    assert means[0] != means[1] != means[2]
+    with open(tmp_path / "s.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0]) == ["file", "lowres", "method", "snr", "lsd"]
+    assert [(r["lowres"], r["method"]) for r in rows] == [
+        (maker, method) for maker in ("decimate", "soxr", "telephone") for method in ("spline", "tiny_x2")]
+
+
+def test_evaluate_refuses_an_unknown_input_maker_in_one_line(capsys, model_path, shared_data):
+    status, out, err = run(capsys, "evaluate", "-m", model_path, shared_data / "speech" / "vctk" / "p257_167.flac",
+                           "--lowres", "decimate,sox")
+    assert status == 2 and out == "" and len(err.strip().splitlines()) == 1
+    assert "unknown low-rate method 'sox'" in err
 
 
 def test_info_names_ratio_and_rates_without_tensorflow_chatter(model_path):

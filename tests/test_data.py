@@ -90,6 +90,76 @@ def test_a_seed_fixes_the_training_order_without_asking_for_determinism(tmp_path
     assert not np.array_equal(two_epochs(4), first)
 
 
+# ------------------------------------------------------------------ inputs made per clip as the set is read
+
+FOUR = "decimate,soxr,fft,butter-causal"
+
+
+def drawn_methods(x, y, ratio, names):
+    """The method whose input each clip got: the one of ``names`` that reproduces it from the clip's target."""
+    from audiosr.lowres import simulate_lowres
+
+    drawn = []
+    for made, target in zip(x[..., 0], y[..., 0]):
+        matches = [n for n in names.split(",") if np.allclose(made, simulate_lowres(target, ratio, n), atol=1e-5)]
+        assert len(matches) == 1, matches
+        drawn.append(matches[0])
+    return drawn
+
+
+def test_the_study_decimation_alone_reads_the_records_bit_for_bit(synthetic_set):
+    def first_epoch(**lowres):
+        dataset = pipeline.make_dataset(synthetic_set, "train", 2, batch_size=16, seed=1, **lowres)
+        return np.concatenate([x for x, _ in batches(dataset)])
+
+    stored = first_epoch()
+    for spec in ("decimate", "study", "decimate, decimate"):
+        np.testing.assert_array_equal(first_epoch(lowres=spec), stored)
+
+
+def test_a_mix_draws_every_method_reproducibly_and_anew_each_epoch(synthetic_set):
+    def two_epochs(seed):
+        dataset = pipeline.make_dataset(synthetic_set, "train", 2, batch_size=16, seed=seed, repeat=True,
+                                        lowres=FOUR)
+        return [np.concatenate(a) for a in zip(*itertools.islice(dataset.as_numpy_iterator(), 12))]
+
+    x, y = two_epochs(3)
+    again, _ = two_epochs(3)
+    np.testing.assert_array_equal(again, x)
+    assert not np.array_equal(two_epochs(4)[0], x)
+    drawn = drawn_methods(x, y, 2, FOUR)
+    assert set(drawn) == set(FOUR.split(","))
+    # The same clip in epoch 2 (the set has 96): drawn again, so about 3 in 4 get another method.
+    first = {y[i].tobytes(): drawn[i] for i in range(96)}
+    changed = sum(first[y[i].tobytes()] != drawn[i] for i in range(96, 192))
+    assert 50 <= changed <= 90
+    # What the study's method made on the fly is the stored input, up to its int16 coding, away from the
+    # clip's edges (the stored one was made with the recording around the clip).
+    stored = {t.tobytes(): s for s, t in zip(*[np.concatenate(a) for a in zip(*batches(
+        pipeline.make_dataset(synthetic_set, "train", 2, batch_size=16, shuffle=False)))])}
+    for i in (i for i, name in enumerate(drawn) if name == "decimate"):
+        np.testing.assert_allclose(x[i, 256:-256], stored[y[i].tobytes()][256:-256], atol=2e-4)
+
+
+def test_validation_draws_are_fixed_per_clip(synthetic_set):
+    def one_pass(batch_size):
+        dataset = pipeline.make_dataset(synthetic_set, "val", 4, batch_size=batch_size, shuffle=False,
+                                        drop_remainder=False, lowres="real")
+        return [np.concatenate(a) for a in zip(*batches(dataset))]
+
+    x, y = one_pass(5)
+    np.testing.assert_array_equal(one_pass(5)[0], x)
+    np.testing.assert_array_equal(one_pass(3)[0], x)  # the clip fixes its draw, not its batch
+    assert x.shape == y.shape and np.all(np.isfinite(x))
+
+
+def test_an_input_maker_that_cannot_make_the_rate_is_refused(synthetic_set):
+    with pytest.raises(ValueError, match="mp3 cannot make 4000 Hz"):
+        pipeline.make_dataset(synthetic_set, "train", 4, batch_size=4, lowres="soxr,mp3")
+    with pytest.raises(ValueError, match="unknown low-rate method 'sox'"):
+        pipeline.make_dataset(synthetic_set, "train", 2, batch_size=4, lowres="sox")
+
+
 def test_where_a_prepared_set_lives():
     assert pipeline.dataset_dir("vctk") == os.path.join("data", "vctk")
     assert [pipeline.dataset_name("vctk", mode) for mode in ("multi", "single")] == ["vctk", "vctk-single"]

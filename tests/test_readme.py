@@ -37,7 +37,7 @@ from audiosr.models import build_model
 
 README = make_flow.ROOT / "README.md"
 # The pages of docs/, in the order their commands run (after README.md's).
-DOCS = ("upsampling.md", "deployment.md", "listening-page.md", "multi-worker.md")
+DOCS = ("upsampling.md", "deployment.md", "listening-page.md", "multi-worker.md", "input-makers.md")
 
 
 def documentation_pages():
@@ -71,6 +71,8 @@ NOT_RUN = {
        f'"index": {index}}}}} make train-vctk-r2 MODEL=wgan TRAIN_ARGS=--strategy=multi_worker --batch_size=128 '
        '--learning_rate=2e-4': "needs two machines (docs/multi-worker.md's one-machine example, run here, is the "
        "same command on 127.0.0.1)" for index in (0, 1)},
+    "python bench/bench_data.py": "prepares four copies of ../shared/data and times paper-preset training steps: "
+    "many minutes on a CPU (tests/test_bench.py runs it at toy size)",
 }
 PREP_ARGS = "--num_clips=64 --clip_seconds=0.256 --num_workers=0"
 ENVIRONMENT = {

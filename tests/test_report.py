@@ -132,7 +132,9 @@ def test_report_writes_figure3_and_figures_with_finite_numbers(study, trained, k
     out_dir = root / "results"
     summaries = report_app.run(app_flags(report_app, [
         f"--data_dir={data_dir}", "--dataset=tiny", "--preset=tiny", f"--logdir={root / 'runs'}",
-        "--ratios=2,4", f"--models={','.join(SIX_MODELS)}", f"--out_dir={out_dir}", "--spectrogram_seconds=1"]))
+        "--ratios=2,4", f"--models={','.join(SIX_MODELS)}", f"--out_dir={out_dir}", "--spectrogram_seconds=1",
+        "--lowres=decimate,soxr"]))
+    assert list(summaries) == ["decimate", "soxr"]
 
     columns = ["Spline", "UNet", "UNet-C", "GAN", "GAN-C", "WGAN", "WGAN-C"]
     with open(out_dir / "figure3.csv", newline="") as handle:
@@ -146,14 +148,23 @@ def test_report_writes_figure3_and_figures_with_finite_numbers(study, trained, k
         assert all(row[c] == "" for c in columns[2:])
     markdown = (out_dir / "figure3.md").read_text()
     assert "| metric | r | " + " | ".join(columns) + " |" in markdown and "n/a" in markdown
-    assert summaries[2]["spline"]["files"] == summaries[2]["WGAN-C"]["files"] >= 1
+    assert summaries["decimate"][2]["spline"]["files"] == summaries["decimate"][2]["WGAN-C"]["files"] >= 1
 
-    for name in ("figure4_r2.png", "figure4_r4.png", "spectrograms_r2.png", "spectrograms_r4.png"):
+    # The same table for every other input maker, in its own files; its own (different) numbers.
+    with open(out_dir / "figure3-soxr.csv", newline="") as handle:
+        soxr_rows = list(csv.DictReader(handle))
+    assert list(soxr_rows[0]) == ["metric", "ratio", *columns] and len(soxr_rows) == 4
+    assert all(math.isfinite(float(row[c])) for row in soxr_rows[:2] for c in columns)
+    assert soxr_rows[0]["Spline"] != rows[0]["Spline"]
+    assert "inputs made by soxr" in (out_dir / "figure3-soxr.md").read_text()
+    for name in ("figure4_r2.png", "figure4_r4.png", "spectrograms_r2.png", "spectrograms_r4.png",
+                 "spectrograms_r2-soxr.png"):
         image = (out_dir / name).read_bytes()
         assert image.startswith(PNG_MAGIC) and len(image) > 10_000, name
     with open(out_dir / "per_file_r2.csv", newline="") as handle:
         per_file = list(csv.DictReader(handle))
     assert {r["method"] for r in per_file} == {"spline", *columns[1:]}
+    assert {r["lowres"] for r in per_file} == {"decimate", "soxr"}
     assert all(math.isfinite(float(r["snr"])) and math.isfinite(float(r["lsd"])) for r in per_file)
     page = (out_dir / "listening_r2" / "index.html").read_text()  # the listening page (tests/test_page.py opens one)
     for label in ["Low-res_input", "Spline", *columns[1:], "Reference"]:
@@ -166,6 +177,22 @@ def test_training_app_refuses_a_run_folder_with_other_settings(study, trained):
     args = [*common, "--ratio=2", "--model=unet", "--nocontent", "--epochs=1", "--learning_rate=0.5"]
     with pytest.raises(train_app.RunSettingsError, match="--learning_rate"):
         train_app.run(app_flags(train_app, args))
+
+
+def test_a_run_on_the_real_mix_trains_and_keeps_its_input_maker(study):
+    root, _, common = study
+    train_app = load_app("train")
+    args = [*common, "--ratio=2", "--model=unet", "--nocontent", "--epochs=1"]
+    run_dir, history = train_app.run(app_flags(train_app, [*args, "--lowres=real"]))
+    run_dir = pathlib.Path(run_dir)
+    assert run_dir.name == "tiny-r2-unet-tiny-real-s0"
+    assert "--lowres=real\n" in (run_dir / "flags.txt").read_text()
+    assert math.isfinite(history["val_loss"][0]) and (run_dir / "best.keras").is_file()
+    # Another input maker is another task: its validation inputs differ, so the run folder refuses it.
+    with pytest.raises(train_app.RunSettingsError, match=r"--lowres: 'real' then, 'soxr' now"):
+        train_app.run(app_flags(train_app, [*args, "--lowres=soxr", f"--run_name={run_dir.name}"]))
+    with pytest.raises(flags.IllegalFlagValueError, match="mp3 cannot make 4000 Hz"):
+        app_flags(train_app, [*args, "--ratio=4", "--lowres=soxr,mp3"])
 
 
 def test_record_settings_refuses_to_mix_runs(tmp_path):

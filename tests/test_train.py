@@ -64,6 +64,9 @@ class Kill(keras.callbacks.Callback):
 def test_run_name_encodes_the_settings():
     assert experiment.run_name("vctk", 2, "wgan", True, "paper", 0) == "vctk-r2-wgan-c-paper-s0"
     assert experiment.run_name("fma", 4, "unet", False, "cpu", 7) == "fma-r4-unet-cpu-s7"
+    assert experiment.run_name("vctk", 2, "unet", False, "fast", 0, "study") == "vctk-r2-unet-fast-s0"
+    assert experiment.run_name("vctk", 2, "unet", False, "fast", 0, "real") == "vctk-r2-unet-fast-real-s0"
+    assert experiment.run_name("vctk", 2, "unet", False, "fast", 0, "soxr, fft") == "vctk-r2-unet-fast-soxr+fft-s0"
 
 
 # With dropout too: the checkpoint holds the seed generators' states, so the

@@ -2,7 +2,9 @@
 
 The format (shards, records, manifest) is defined in :mod:`audiosr.data.records`.
 Only shards listed in a *complete* manifest are read, so a half-finished
-preparation never is.
+preparation never is. The model input is the spline stored in the records
+(the study's decimation) or made from each clip's target as it is read, by
+a low-rate method drawn per clip (:mod:`audiosr.lowres`).
 
 Where a prepared set lives is decided here only (:func:`dataset_dir`,
 :func:`dataset_name`): the data_prep/ scripts write there and the
@@ -16,6 +18,7 @@ import tensorflow as tf
 from audiosr.data.records import (
     INT16_FULL_SCALE, MANIFEST_NAME, DataSetError, Manifest, lowres_key, training_features,
 )
+from audiosr.lowres import STUDY_METHOD, design_filters, is_study, parse_methods, simulate_lowres_batch
 
 DATA_ROOT = "data"
 # The corpus as the study prepares it keeps the plain name (data/vctk, data/fma), the name its
@@ -70,12 +73,22 @@ def split_sources(data_dir, split):
     ]
 
 
-def _decoder(ratio, clip_samples, batch_size):
-    """Parse a batch of serialized clips into (spline_input, high_res) float32."""
-    key = lowres_key(ratio)
-    spec = training_features(ratio)
+def _decoder(ratio, clip_samples, batch_size, methods=None, fixed_draws=False):
+    """Parse a batch of serialized clips into (spline_input, high_res) float32.
 
-    def decode(serialized):
+    ``methods=None``: the spline input stored in the records. Otherwise it is
+    made from ``high`` by :func:`audiosr.lowres.simulate_lowres_batch`, one
+    method drawn per clip, seeded by the clip's ``source`` and ``start``
+    (``fixed_draws``: the same draw every pass) or by the batch's random
+    number and the clip's place in the batch.
+    """
+    key = lowres_key(ratio)
+    spec = training_features(ratio if methods is None else None)
+
+    def make_inputs(high, seeds):
+        return simulate_lowres_batch(high, ratio, methods, seeds)
+
+    def decode(serialized, batch_random=None):
         parsed = tf.io.parse_example(serialized, spec)
         gain = tf.reshape(parsed["scale"] / INT16_FULL_SCALE, [-1, 1, 1])
 
@@ -83,14 +96,33 @@ def _decoder(ratio, clip_samples, batch_size):
             values = tf.io.decode_raw(raw, tf.int16, little_endian=True)
             return tf.cast(tf.reshape(values, [batch_size, clip_samples, 1]), tf.float32) * gain
 
-        return to_float(parsed[key]), to_float(parsed["high"])
+        high = to_float(parsed["high"])
+        if methods is None:
+            return to_float(parsed[key]), high
+        if fixed_draws:
+            seeds = tf.stack([parsed["source"], parsed["start"]], axis=1)
+        else:
+            places = tf.range(tf.shape(high, out_type=tf.int64)[0])
+            seeds = tf.stack([tf.fill(tf.shape(places), batch_random), places], axis=1)
+        spline = tf.numpy_function(make_inputs, [high[..., 0], seeds], tf.float32, stateful=False)
+        return tf.reshape(spline, tf.shape(high)), high
 
     return decode
 
 
 def make_dataset(data_dir, split, ratio, batch_size, shuffle=True, seed=None, deterministic=None,
-                 repeat=False, drop_remainder=True, shuffle_buffer=1024, cycle_length=8):
+                 repeat=False, drop_remainder=True, shuffle_buffer=1024, cycle_length=8, lowres=STUDY_METHOD):
     """Batches of ``(spline_input, high_res)``, float32, shape (batch, clip_samples, 1).
+
+    ``lowres`` says how the low-rate recording behind each spline input is
+    made (:func:`audiosr.lowres.parse_methods`: a mix name or a comma list
+    of methods). The study's ``decimate`` alone reads the input stored in
+    the records. Anything else makes it from each clip's target as batches
+    are read: one method drawn per clip, uniformly over the names (a name
+    listed twice is drawn twice as often). Shuffled, the draws follow
+    ``seed`` like the order does (the same seed gives the same draws, each
+    pass new ones); unshuffled (validation), each clip gets the same draw
+    on every pass, fixed by the clip itself, so epochs compare.
 
     Shards are read in parallel (interleaved) and shuffled by file and by a
     ``shuffle_buffer`` of clips; parsing is vectorised per batch. The order
@@ -107,6 +139,7 @@ def make_dataset(data_dir, split, ratio, batch_size, shuffle=True, seed=None, de
     same ``seed``.
     """
     data_dir = os.fspath(data_dir)
+    methods = parse_methods(lowres, ratio)
     manifest = Manifest.load(data_dir)
     manifest.check_ratio(ratio, data_dir)
     files = shard_paths(data_dir, split)
@@ -135,9 +168,14 @@ def make_dataset(data_dir, split, ratio, batch_size, shuffle=True, seed=None, de
     if repeat:
         dataset = dataset.repeat()
     dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
+    drawn = None if is_study(methods) else methods
+    if drawn:
+        design_filters(drawn, ratio)
+    if drawn and shuffle:  # one random number per batch: a new stream each pass, the same for the same seed
+        dataset = tf.data.Dataset.zip(dataset, tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True))
     static_batch = batch_size if drop_remainder else -1
     dataset = dataset.map(
-        _decoder(ratio, manifest.clip_samples, static_batch),
+        _decoder(ratio, manifest.clip_samples, static_batch, drawn, fixed_draws=not shuffle),
         num_parallel_calls=tf.data.AUTOTUNE,
         deterministic=deterministic,
     )

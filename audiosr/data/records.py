@@ -62,15 +62,18 @@ def feature_names(ratios):
     return ["high", *[lowres_key(r) for r in ratios], "scale", "source", "start"]
 
 
-def training_features(ratio):
-    """``tf.io.parse_example`` spec of what a model trains on: the target, its spline input and the scale."""
+def training_features(ratio=None):
+    """``tf.io.parse_example`` spec of what a model trains on: the target and the scale, with the spline input
+    precomputed for ``ratio``, or (``ratio=None``: inputs made as clips are read) the clip's ``source`` and
+    ``start``, which name it."""
     import tensorflow as tf
 
-    return {
-        "high": tf.io.FixedLenFeature([], tf.string),
-        lowres_key(ratio): tf.io.FixedLenFeature([], tf.string),
-        "scale": tf.io.FixedLenFeature([], tf.float32),
-    }
+    spec = {"high": tf.io.FixedLenFeature([], tf.string), "scale": tf.io.FixedLenFeature([], tf.float32)}
+    if ratio is None:
+        spec.update(source=tf.io.FixedLenFeature([], tf.int64), start=tf.io.FixedLenFeature([], tf.int64))
+    else:
+        spec[lowres_key(ratio)] = tf.io.FixedLenFeature([], tf.string)
+    return spec
 
 
 def encode_clip(high, lowres, scale, source, start):

@@ -23,7 +23,7 @@ import numpy as np
 from audiosr.atomic import write_text_atomic
 from audiosr.audio_io import resample, write_audio_atomic
 from audiosr.evaluation.reporting import BASELINE_LABELS
-from audiosr.lowres import decimate
+from audiosr.lowres import STUDY_METHOD, lowrate
 from audiosr.plots import plot_spectrogram_panels
 
 PAGE_NAME = "index.html"
@@ -67,11 +67,12 @@ class ListeningPage:
         """Names of the files added so far."""
         return [name for name, _, _ in self._sections]
 
-    def add(self, name, reference, estimates, rows):
-        """One file: ``reference`` (1-D at ``sample_rate``), ``estimates`` (method -> signal) and its score rows."""
+    def add(self, name, reference, estimates, rows, lowres=STUDY_METHOD):
+        """One file: ``reference`` (1-D at ``sample_rate``), ``estimates`` (method -> signal) made from the
+        low-res input that input maker ``lowres`` (:mod:`audiosr.lowres`) made of it, and its score rows."""
         index = len(self._sections)
         subfolder = f"{index:03d}-{_slug(name)}"
-        low = decimate(reference, self.ratio)
+        low = lowrate(reference, self.ratio, lowres)
         low_rate = self.sample_rate / self.ratio
         note = None
         if low_rate != int(low_rate) or low_rate < MIN_BROWSER_RATE:

@@ -12,6 +12,7 @@ import math
 import os
 
 from audiosr.atomic import write_text_atomic
+from audiosr.lowres import STUDY_METHOD
 from audiosr.train.history import read_history
 
 # Column order of Figure 3; methods outside it are appended in the order met.
@@ -81,6 +82,12 @@ def figure3_csv(summaries):
         writer.writerow([row["metric"], row["ratio"],
                          *("" if row["values"][m] is None else f"{row['values'][m]:.4f}" for m in methods)])
     return buffer.getvalue()
+
+
+def lowres_stem(stem, lowres):
+    """The file stem of a table or figure whose inputs input maker ``lowres`` made: ``stem`` for the study's
+    decimation (``figure3``), ``<stem>-<maker>`` for any other (``figure3-soxr``)."""
+    return stem if lowres == STUDY_METHOD else f"{stem}-{lowres}"
 
 
 def write_figure3(summaries, out_dir, stem="figure3", title=None):

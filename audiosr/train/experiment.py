@@ -21,15 +21,18 @@ import keras
 
 from audiosr.data.pipeline import dataset_dir, make_dataset
 from audiosr.data.records import Manifest
+from audiosr.lowres import STUDY_METHOD, is_study, parse_methods
 from audiosr.train.distribute import is_chief, make_strategy, set_precision
 from audiosr.train.fit import BEST_MODEL_NAME, fit_run
 
 LOGGER = logging.getLogger("audiosr")
 
 
-def run_name(dataset, ratio, model, content, preset, seed):
-    """The folder name of a run, e.g. ``vctk-r2-wgan-c-paper-s0``."""
-    return f"{dataset}-r{int(ratio)}-{model}{'-c' if content else ''}-{preset}-s{int(seed)}"
+def run_name(dataset, ratio, model, content, preset, seed, lowres=STUDY_METHOD):
+    """The folder name of a run, e.g. ``vctk-r2-wgan-c-paper-s0``; inputs made otherwise than by the study's
+    decimation name their maker too: ``vctk-r2-unet-fast-real-s0``, ``...-fast-soxr+fft-s0``."""
+    maker = "" if is_study(parse_methods(lowres)) else "-" + "+".join(p.strip() for p in str(lowres).split(","))
+    return f"{dataset}-r{int(ratio)}-{model}{'-c' if content else ''}-{preset}{maker}-s{int(seed)}"
 
 
 def build_compiled_model(kind, ratio, preset, input_length, learning_rate, strategy=None, content_network=None,
@@ -63,7 +66,11 @@ class RunSettings:
     """Everything that defines a training run; the defaults are the study's (WGAN, paper preset, 50 epochs).
 
     ``data_dir`` defaults to the prepared set named ``dataset``
-    (:func:`audiosr.data.pipeline.dataset_dir`). ``clip_value=None`` turns
+    (:func:`audiosr.data.pipeline.dataset_dir`). ``lowres`` names how the
+    low-rate recordings behind the inputs are made, for training and
+    validation alike (:func:`audiosr.lowres.parse_methods`: ``decimate``,
+    the study's, reads the inputs stored in the set; a mix such as ``real``
+    draws one method per clip). ``clip_value=None`` turns
     the WGAN's weight clipping off. ``steps_per_epoch=None`` makes an epoch
     one pass over the training split; ``validation_steps=None`` scores the
     whole validation split.
@@ -73,6 +80,7 @@ class RunSettings:
     ratio: int = 2
     dataset: str = "vctk"
     data_dir: str = None
+    lowres: str = STUDY_METHOD
     preset: str = "paper"
     content: bool = False
     content_network: str = "vggish"
@@ -97,8 +105,8 @@ class RunSettings:
 
     @property
     def name(self):
-        """The default run folder name, e.g. ``vctk-r2-wgan-c-paper-s0``."""
-        return run_name(self.dataset, self.ratio, self.model, self.content, self.preset, self.seed)
+        """The default run folder name, e.g. ``vctk-r2-wgan-c-paper-s0`` (:func:`run_name`)."""
+        return run_name(self.dataset, self.ratio, self.model, self.content, self.preset, self.seed, self.lowres)
 
     @property
     def prepared_dir(self):
@@ -164,14 +172,15 @@ def run_experiment(settings, run_dir, callbacks=(), before_write=None):
     keras.utils.set_random_seed(settings.seed)
     set_precision(settings.precision)  # before any model or content network is built
     ratio, data_dir = int(settings.ratio), settings.prepared_dir
+    parse_methods(settings.lowres, ratio)  # an unknown input maker, or one that cannot make the low rate
     manifest = Manifest.load(data_dir)  # a missing, unfinished or unsuitable set stops here, or in make_dataset
     manifest.check_ratio(ratio, data_dir)
     train_data = make_dataset(data_dir, "train", ratio, settings.batch_size, shuffle=True, seed=settings.seed,
-                              repeat=settings.steps_per_epoch is not None)
+                              repeat=settings.steps_per_epoch is not None, lowres=settings.lowres)
     # Several replicas validate whole global batches only: a last, partial batch would give some replicas
     # fewer clips than others, or none (a NaN mean, or workers out of step in the collectives).
     val_data = make_dataset(data_dir, "val", ratio, settings.batch_size, shuffle=False, deterministic=True,
-                            drop_remainder=strategy.num_replicas_in_sync > 1)
+                            drop_remainder=strategy.num_replicas_in_sync > 1, lowres=settings.lowres)
     content_network = None
     if settings.content:  # an unavailable network stops here too
         from audiosr.features import load_content_network
