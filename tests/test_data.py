@@ -160,8 +160,16 @@ def test_an_input_maker_that_cannot_make_the_rate_is_refused(synthetic_set):
         pipeline.make_dataset(synthetic_set, "train", 2, batch_size=4, lowres="sox")
 
 
-def test_where_a_prepared_set_lives():
-    assert pipeline.dataset_dir("vctk") == os.path.join("data", "vctk")
+def test_where_a_prepared_set_lives(tmp_path, monkeypatch):
+    root = pathlib.Path(__file__).resolve().parents[1]
+    code = "from audiosr.data import pipeline; print(pipeline.dataset_dir('vctk'))"
+    env = {k: v for k, v in os.environ.items() if k != "AUDIOSR_DATA_ROOT"}
+    env["PYTHONPATH"] = str(root)  # this checkout's package, imported from anywhere
+    found = {subprocess.run([sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True, text=True,
+                            check=True).stdout.strip() for cwd in (root, tmp_path)}
+    assert found == {str(root / "data" / "vctk")}  # data/ of the checkout, from any working folder
+    monkeypatch.setenv("AUDIOSR_DATA_ROOT", str(tmp_path / "sets"))
+    assert pipeline.dataset_dir("vctk") == str(tmp_path / "sets" / "vctk")
     assert [pipeline.dataset_name("vctk", mode) for mode in ("multi", "single")] == ["vctk", "vctk-single"]
     assert [pipeline.dataset_name("fma", subset) for subset in ("medium", "small")] == ["fma", "fma-small"]
 
