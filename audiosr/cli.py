@@ -399,13 +399,11 @@ def run_evaluate(args):
 
 def run_info(args):
     _quiet_tensorflow()
-    from audiosr.inference import model_input_rate
-
     model = _load_model(args.model)
     network = getattr(model, "generator", model)
     print(f"model            {args.model}")
     print(f"kind             {type(model).__name__}")
-    print(f"ratio            x{model.ratio}: {model_input_rate(model):g} Hz in, {model.sample_rate} Hz out")
+    print(f"ratio            x{model.ratio}: {model.input_rate:g} Hz in, {model.sample_rate} Hz out")
     print(f"parameters       {network.count_params():,} (generator)")
     print(f"length multiple  {model.length_multiple} samples")
     return EXIT_OK

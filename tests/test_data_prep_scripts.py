@@ -5,7 +5,6 @@ import pathlib
 import subprocess
 import sys
 
-from audiosr.data import pipeline
 from audiosr.data.records import Manifest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -27,7 +26,7 @@ def test_prep_synthetic_and_folder_scripts(tmp_path, shared_data):
     result = run("prep_folder.py", f"--folder={shared_data / 'speech' / 'tts'}", f"--out_dir={tmp_path / 'tts'}",
                  "--num_clips=6", "--num_workers=0", "--val_fraction=0", "--clip_seconds=0.25")
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "train 6" in result.stderr and pipeline.num_examples(tmp_path / "tts", "train") == 6
+    assert "train 6" in result.stderr and Manifest.load(tmp_path / "tts").splits["train"].clips == 6
 
 
 def test_scripts_fail_with_one_clear_line(tmp_path):
@@ -45,12 +44,14 @@ def test_a_set_is_found_by_name_from_any_working_folder(tmp_path):
     root, here, there = tmp_path / "sets", tmp_path / "here", tmp_path / "there"
     here.mkdir()
     there.mkdir()
-    result = run("prep_synthetic.py", "--num_clips=16", "--utterance_seconds=1", "--clip_seconds=0.128",
-                 "--num_workers=0", "--ratios=2", cwd=here, AUDIOSR_DATA_ROOT=str(root))
+    result = run("prep_synthetic.py", "--num_clips=8", "--utterance_seconds=1", "--clip_seconds=0.128",
+                 "--val_fraction=0.25", "--test_fraction=0.25", "--num_workers=0", "--ratios=2", cwd=here,
+                 AUDIOSR_DATA_ROOT=str(root))
     assert result.returncode == 0, result.stderr[-2000:]
     assert Manifest.load(root / "synthetic").complete and not (here / "data").exists()
+    assert "train and evaluate on it with --dataset=synthetic" in result.stderr
     result = run("experiments/train.py", "--dataset=synthetic", "--model=unet", "--preset=tiny", "--epochs=1",
-                 "--batch_size=4", "--steps_per_epoch=1", "--validation_steps=1", "--verbose=0",
+                 "--batch_size=2", "--steps_per_epoch=1", "--validation_steps=1", "--verbose=0",
                  f"--logdir={tmp_path / 'runs'}", cwd=there, AUDIOSR_DATA_ROOT=str(root))
     assert result.returncode == 0, result.stderr[-2000:]
     assert (tmp_path / "runs" / "synthetic-r2-unet-tiny-s0" / "best.keras").is_file()
