@@ -44,7 +44,7 @@ data-demo: install
 
 ## Content-loss feature network trained on the demo data (for -C models without VGGish): models/features.keras.
 features: data-demo
-	$(PY) experiments/train_features.py --data_dir=data/synthetic --output=models/features.keras $(FEATURES_ARGS)
+	$(PY) experiments/train_features.py --dataset=synthetic --output=models/features.keras $(FEATURES_ARGS)
 
 ## Train one model of the study on data/vctk or data/fma (prepare them first: make data-vctk / data-fma;
 ## TRAIN_ARGS=--dataset=<name> trains on data/<name> instead). The target and MODEL (unet, unet-c, gan,
