@@ -8,7 +8,7 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
     packages=find_packages(include=["audiosr", "audiosr.*"]),
-    package_data={"audiosr.pretrained": ["*.keras", "*.json"]},  # the shipped models (make pretrained)
+    package_data={"audiosr.pretrained": ["*.keras", "*.json", "*.md"]},  # the shipped models (make pretrained)
     install_requires=[
         "tensorflow>=2.16",
         "keras>=3.3",

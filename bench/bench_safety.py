@@ -2,7 +2,7 @@
 
 For each model (a shipped name or a .keras file) and each low-rate method of
 :mod:`audiosr.lowres`, every held-out speech recording of ``--data_root``
-(:data:`audiosr.pretrained.HELD_OUT`: speakers no shipped model trained on)
+(the held-out speakers of :mod:`audiosr.train.recipe`: no shipped model trained on them)
 is made low-rate with that method, splined back, enhanced by the model, and
 scored by :class:`audiosr.safety.SafetyNet` (band: the low-rate recording's
 estimated band, :mod:`audiosr.bandwidth`, as ``audiosr upsample`` does).
@@ -44,7 +44,7 @@ def parse_args(argv=None):
 
 
 def held_out(data_root, split, limit):
-    from audiosr.pretrained import training_sources
+    from audiosr.train.recipe import training_sources
 
     sources, _ = training_sources(data_root, "speech")
     paths = sorted(s.path for s in sources if s.split == split)
