@@ -37,11 +37,11 @@ def test_bench_infer_reports_real_time_factors():
     assert re.search(r"pipeline [\d.]+ / [\d.]+ / [\d.]+ x real time", out), out
 
 
-def test_bench_quality_trains_for_a_step_budget_and_prints_figure3(tmp_path, shared_data):
+def test_bench_quality_trains_for_a_step_budget_and_prints_figure3(tmp_path, test_corpus):
     train, test = tmp_path / "train", tmp_path / "test"
     train.mkdir()
     test.mkdir()
-    librispeech = sorted((shared_data / "speech" / "librispeech").glob("*.flac"))
+    librispeech = sorted((test_corpus / "speech" / "librispeech").glob("*.flac"))
     for path in librispeech[:3]:
         (train / path.name).symlink_to(path)
     (test / librispeech[3].name).symlink_to(librispeech[3])
@@ -53,7 +53,7 @@ def test_bench_quality_trains_for_a_step_budget_and_prints_figure3(tmp_path, sha
     assert numbers and all(abs(x) < 1e3 for x in numbers), out
 
 
-def test_bench_data_reports_preparation_and_pipeline_rates():
-    out = run_bench("bench_data.py", "--copies=1", "--dense_clips=64", "--num_workers=0", "--batch_size=8",
+def test_bench_data_reports_preparation_and_pipeline_rates(test_corpus):
+    out = run_bench("bench_data.py", f"--shared_data={test_corpus}", "--copies=1", "--dense_clips=64", "--num_workers=0", "--batch_size=8",
                     "--pipeline_batches=2", "--paper_batch=1", "--paper_steps=1")
     assert "real time" in out and "clips/s" in out

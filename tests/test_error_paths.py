@@ -172,10 +172,10 @@ def test_ctrl_c_is_one_line_exit_130_and_leaves_no_partial_file(capsys, tmp_path
 # ---------------------------------------------------------------- data sets
 
 
-def test_a_broken_symlink_is_listed_among_the_skipped_files(tmp_path, shared_data):
+def test_a_broken_symlink_is_listed_among_the_skipped_files(tmp_path, test_corpus):
     folder = tmp_path / "recordings"
     folder.mkdir()
-    real = shared_data / "speech" / "tts" / "libritts_24k.flac"
+    real = test_corpus / "speech" / "tts" / "libritts_24k.flac"
     os.symlink(real, folder / "good.flac")
     os.symlink(tmp_path / "moved-away.flac", folder / "gone.flac")
     manifest = prepare.prepare_folder(folder, tmp_path / "out", num_clips=4, val_fraction=0.0, num_workers=0,
@@ -206,12 +206,12 @@ PREPARE = textwrap.dedent("""
 """)
 
 
-def test_two_runs_with_the_same_seed_give_byte_identical_shards(tmp_path, shared_data):
+def test_two_runs_with_the_same_seed_give_byte_identical_shards(tmp_path, test_corpus):
     """Protobuf orders a record's features differently in each process unless told otherwise."""
     digests = []
     for run_index in range(2):
         out = tmp_path / f"run{run_index}"
-        subprocess.run([sys.executable, "-c", PREPARE, str(shared_data / "speech" / "tts"), str(out)], check=True,
+        subprocess.run([sys.executable, "-c", PREPARE, str(test_corpus / "speech" / "tts"), str(out)], check=True,
                        env={**os.environ, "PYTHONPATH": str(ROOT), "PYTHONHASHSEED": str(run_index)},
                        capture_output=True, timeout=300)
         shards = sorted(out.glob("*.tfrecord"))

@@ -12,12 +12,12 @@ from audiosr.models.layers import KnownBand, PhaseSplit1D, SubPixel1D
 from audiosr.lowres import simulate_lowres
 from audiosr.models import build_fast_generator, build_model, length_multiple
 
-SPEECH = "speech/librispeech/1502-122615-0000.flac"
+SPEECH = "speech/librispeech/1502-122615-0000.flac"  # 16 kHz, 6 s
 
 
 @pytest.fixture(scope="module")
-def speech(shared_data):
-    return load_audio(shared_data / SPEECH, target_rate=16000)[0]
+def speech(test_corpus):
+    return load_audio(test_corpus / SPEECH, target_rate=16000)[0]
 
 
 def busy(model, seed=0):

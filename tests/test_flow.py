@@ -4,7 +4,7 @@ Each layout gets a fresh working copy of the repository (tests/make_flow.py)
 and runs the exact targets a researcher types -- ``make data-vctk VCTK_DIR=...``
 or ``make data-fma FMA_DIR=...``, ``make train-<set>-r<r> [MODEL=...]``,
 ``make table-<set>`` -- at toy size through PREP_ARGS / TRAIN_ARGS / EVAL_ARGS,
-on VCTK 0.92, VCTK 0.80 and FMA folders built from ../shared/data. Together
+on VCTK 0.92, VCTK 0.80 and FMA folders built from the test corpus. Together
 the layouts train all six models; "-C" models use a SavedModel with VGGish's
 TF-Hub signature (no network). Figure 3 must then hold the spline and every
 trained model, with finite SNR and LSD.
@@ -43,11 +43,11 @@ def make_env(tmp_path, mock_vggish):
 
 
 @pytest.mark.parametrize("layout", list(LAYOUTS))
-def test_data_train_table_as_the_readme_says(layout, make_env, tmp_path, shared_data):
+def test_data_train_table_as_the_readme_says(layout, make_env, tmp_path, test_corpus):
     copy, env = make_env
     corpus = tmp_path / "corpus"
     {"vctk-0.92": corpus_fixtures.make_vctk_092, "vctk-0.80": corpus_fixtures.make_vctk_080,
-     "fma": corpus_fixtures.make_fma}[layout](corpus, shared_data)
+     "fma": corpus_fixtures.make_fma}[layout](corpus, test_corpus)
     dataset = layout.split("-")[0]
     source, more_prep_args, runs = LAYOUTS[layout]
     env = {**env, "PREP_ARGS": PREP_ARGS + more_prep_args}
@@ -66,10 +66,10 @@ def test_data_train_table_as_the_readme_says(layout, make_env, tmp_path, shared_
     make_flow.check_figure3(copy / "results" / dataset / "figure3.md", trained)
 
 
-def test_a_variant_is_one_flag_away(make_env, tmp_path, shared_data):
+def test_a_variant_is_one_flag_away(make_env, tmp_path, test_corpus):
     """VCTK --mode=single lands in data/vctk-single; --dataset=vctk-single trains and evaluates on it."""
     copy, env = make_env
-    corpus_fixtures.make_vctk_080(tmp_path / "corpus", shared_data)
+    corpus_fixtures.make_vctk_080(tmp_path / "corpus", test_corpus)
     prep = f"{PREP_ARGS} --mode=single --num_val_utterances=1 --num_test_utterances=2"
     make_flow.run(f"make data-vctk VCTK_DIR={tmp_path / 'corpus' / 'VCTK-Corpus'} PREP_ARGS='{prep}'",
                      copy, env)

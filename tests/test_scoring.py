@@ -24,8 +24,8 @@ def tiny():
 
 
 @pytest.fixture
-def references(shared_data):
-    return [shared_data / name for name in REFERENCES]
+def references(test_corpus):
+    return [test_corpus / name for name in REFERENCES]
 
 
 def identity_model(ratio=2):
