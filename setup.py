@@ -23,6 +23,6 @@ setup(
         "tqdm",
         "tensorboard",
     ],
-    extras_require={"test": ["pytest>=7"]},
+    extras_require={"test": ["pytest>=7", "ruff>=0.4"]},
     entry_points={"console_scripts": ["audiosr=audiosr.cli:main"]},
 )

@@ -30,8 +30,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-import machine  # noqa: E402
 from audiosr.lowres import SAMPLE_RATE  # noqa: E402
+
+import machine  # noqa: E402
 
 RATIO = 2
 STUDY_PRESET = "paper"

@@ -100,9 +100,9 @@ def train_one(name, ratio, data_dir, run_dir, args):
 def main(argv=None):
     args = parse_args(argv)
     from audiosr.data import corpora
-    from audiosr.models.naming import model_label, parse_model_name
     from audiosr.evaluation.reporting import figure3_markdown, write_figure3
     from audiosr.evaluation.scoring import score_references, summarize, write_scores_csv
+    from audiosr.models.naming import model_label, parse_model_name
 
     ratios = sorted({int(r) for r in args.scales.split(",")})
     budget = f"{args.steps} steps of {args.batch_size} clips" if args.steps else f"{args.budget_minutes:g} min"

@@ -66,9 +66,9 @@ def find_models(logdir, dataset, ratio, names, preset, seed):
 def run(fv):
     """Write the report the flags in ``fv`` describe; returns the Figure 3 summaries {ratio: {method: ...}}."""
     from audiosr.data.pipeline import dataset_dir, split_sources
-    from audiosr.inference import load_model
     from audiosr.evaluation.reporting import plot_validation_curves, write_figure3
     from audiosr.evaluation.scoring import plot_spectrogram_comparison, score_references, summarize, write_scores_csv
+    from audiosr.inference import load_model
     from audiosr.train.fit import BEST_MODEL_NAME, HISTORY_NAME
 
     data_dir = fv.data_dir or dataset_dir(fv.dataset)

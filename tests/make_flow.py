@@ -63,8 +63,8 @@ def make_working_copy(dest):
 def environment(copy, **variables):
     """os.environ for commands in ``copy``: its audiosr and .venv first, no outer make's flags, plus ``variables``."""
     env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
-    env.update(PYTHONPATH=os.pathsep.join(filter(None, [str(copy), env.get("PYTHONPATH")])), PATH=f"{copy / '.venv' / 'bin'}{os.pathsep}{env.get('PATH', '')}",
-               TF_CPP_MIN_LOG_LEVEL="2", **variables)
+    env.update(PYTHONPATH=os.pathsep.join(filter(None, [str(copy), env.get("PYTHONPATH")])),
+               PATH=f"{copy / '.venv' / 'bin'}{os.pathsep}{env.get('PATH', '')}", TF_CPP_MIN_LOG_LEVEL="2", **variables)
     return env
 
 

@@ -52,7 +52,7 @@ def test_atomic_write_never_replaces_a_good_file_with_a_broken_one(tmp_path):
     path = tmp_path / "out.flac"
     good = np.sin(np.arange(8000) / 10).astype("float32") * 0.5
     audio_io.write_audio_atomic(path, good, 16000)
-    with pytest.raises(Exception):
+    with pytest.raises(ValueError, match="subtype"):
         audio_io.write_audio_atomic(path, good, 16000, subtype="NOT_A_SUBTYPE")
     back, rate = soundfile.read(path, dtype="float32")
     assert rate == 16000 and np.allclose(back, good, atol=1e-4)

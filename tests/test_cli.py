@@ -93,7 +93,8 @@ def test_output_format_and_bit_depth(capsys, tmp_path, model_path, options, suff
     assert info.subtype == subtype and info.samplerate == 16000
 
 
-@pytest.mark.parametrize("options", [["--format", "flac", "--bit-depth", "float"], ["--format", "ogg", "--bit-depth", "16"]])
+@pytest.mark.parametrize("options", [["--format", "flac", "--bit-depth", "float"],
+                                     ["--format", "ogg", "--bit-depth", "16"]])
 def test_impossible_format_is_a_usage_error(capsys, tmp_path, model_path, options):
     soundfile.write(tmp_path / "a.wav", tone(1.0, 16000), 16000)
     status, _, err = run(capsys, "upsample", tmp_path / "a.wav", "-o", tmp_path / "out", "-m", model_path, *options)

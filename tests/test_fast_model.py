@@ -6,11 +6,10 @@ import pytest
 from scipy import signal
 
 from audiosr import inference
-from audiosr.models import losses
 from audiosr.audio_io import load_audio
-from audiosr.models.layers import KnownBand, PhaseSplit1D, SubPixel1D
 from audiosr.lowres import simulate_lowres
-from audiosr.models import build_fast_generator, build_model, length_multiple
+from audiosr.models import build_fast_generator, build_model, length_multiple, losses
+from audiosr.models.layers import KnownBand, PhaseSplit1D, SubPixel1D
 
 SPEECH = "speech/librispeech/1502-122615-0000.flac"  # 16 kHz, 6 s
 

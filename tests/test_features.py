@@ -16,9 +16,9 @@ import tensorflow_hub as hub
 
 import audiosr.models as m
 from audiosr import features, lowres
-from audiosr.models import losses
 from audiosr.data import synthetic
 from audiosr.features import vggish
+from audiosr.models import losses
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 HALF_SECOND = 8192  # a 0.5 s training clip (a multiple of every preset's length_multiple)

@@ -3,8 +3,8 @@ import pytest
 import tensorflow as tf
 
 import audiosr.models as m
-from audiosr.models.layers import SubPixel1D
 from audiosr.models import flops
+from audiosr.models.layers import SubPixel1D
 
 LENGTH = 1024
 

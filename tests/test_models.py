@@ -6,8 +6,8 @@ import tensorflow as tf
 import audiosr.models as m
 from audiosr import inference, lowres
 from audiosr.data import synthetic
-from audiosr.train import distribute, experiment
 from audiosr.models.generator import UNetPreset
+from audiosr.train import distribute, experiment
 
 LENGTH = 512
 
@@ -33,7 +33,7 @@ def compiled(kind, **kwargs):
 def test_paper_preset_has_kuleshov_size():
     generator = m.build_audiounet("paper")
     assert 70e6 < generator.count_params() < 72e6
-    convs = [l for l in generator.layers if isinstance(l, keras.layers.Conv1D)]
+    convs = [layer for layer in generator.layers if isinstance(layer, keras.layers.Conv1D)]
     assert [c.kernel_size[0] for c in convs[:5]] == [65, 33, 17, 9, 9]
     assert [c.filters for c in convs[:5]] == [128, 384, 512, 512, 512]
 

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from audiosr.data import corpora, pipeline, prepare
 from audiosr.audio_io import load_audio
-from audiosr.lowres import simulate_lowres
+from audiosr.data import corpora, pipeline, prepare
 from audiosr.data.records import DataSetError, Manifest, write_shard_atomic
+from audiosr.lowres import simulate_lowres
 
 import corpus_fixtures
 
@@ -87,8 +87,8 @@ def test_lowres_has_no_energy_above_the_low_nyquist(speech_set):
     clips = read_records(speech_set, "train")
     for ratio in (2, 4):
         above = freqs > 8000 / ratio
-        power = lambda key: np.array([np.abs(np.fft.rfft(c[key] * window)) ** 2 for c in clips])
-        low, high = power(f"lowres_{ratio}"), power("high")
+        low, high = (np.array([np.abs(np.fft.rfft(c[key] * window)) ** 2 for c in clips])
+                     for key in (f"lowres_{ratio}", "high"))
         # most of the target's upper band is missing from the input ...
         assert low[:, above].sum() < 0.1 * high[:, above].sum()
         # ... and what is left there (spline images) is a tiny part of the input

@@ -28,9 +28,10 @@ import shutil
 import keras
 import soundfile
 
+from audiosr.models import build_model
+
 import corpus_fixtures
 import make_flow
-from audiosr.models import build_model
 
 README = make_flow.ROOT / "README.md"
 # The pages of docs/, in the order their commands run (after README.md's).

@@ -21,9 +21,9 @@ from absl import flags
 from audiosr import features
 from audiosr.data import prepare
 from audiosr.evaluation import reporting
+from audiosr.models.naming import model_label, parse_model_name
 from audiosr.train import distribute, fit
 from audiosr.train.history import read_history
-from audiosr.models.naming import model_label, parse_model_name
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SIX_MODELS = ("unet", "unet-c", "gan", "gan-c", "wgan", "wgan-c")

@@ -14,9 +14,9 @@ import tensorflow as tf
 import audiosr.models as m
 from audiosr import lowres
 from audiosr.data import synthetic
+from audiosr.models.generator import UNetPreset
 from audiosr.train import distribute, experiment, fit
 from audiosr.train.callbacks import NonFiniteLossError, StepBudget, TimeBudget
-from audiosr.models.generator import UNetPreset
 from audiosr.train.history import read_history
 
 LENGTH = 512
@@ -229,6 +229,6 @@ def test_multi_worker_strategy_trains_as_a_single_local_worker_without_tf_config
     done = subprocess.run([sys.executable, "-c", MULTI_WORKER_SCRIPT, str(tmp_path / "run")], capture_output=True,
                           text=True, env={**env, "TF_CPP_MIN_LOG_LEVEL": "2"}, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
-    result = json.loads(next(l for l in done.stdout.splitlines() if l.startswith("RESULT "))[len("RESULT "):])
+    result = json.loads(next(line for line in done.stdout.splitlines() if line.startswith("RESULT "))[len("RESULT "):])
     assert result == {"multi_worker": True, "replicas": 1, "epochs": 1}
     assert (tmp_path / "run" / "best.keras").is_file()

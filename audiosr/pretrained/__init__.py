@@ -106,11 +106,11 @@ def export(trained_path, name, domain, ratio, preset="fast", out_dir=PACKAGE_DIR
     With ``data_root``, the held-out recordings of ``domain`` are scored
     (whole files, model vs spline) into the metadata. Returns the metadata.
     """
+    from audiosr.atomic import save_atomic
     from audiosr.evaluation.scoring import score_references, summarize
     from audiosr.inference import load_model
     from audiosr.models import UNetSR, build_generator
     from audiosr.train.fit import HISTORY_NAME, SETTINGS_NAME
-    from audiosr.atomic import save_atomic
 
     trained = load_model(trained_path)
     if trained.ratio != ratio:
