@@ -54,6 +54,20 @@ def build(kind, preset, patch):
         return None
 
 
+def count_study_step(kind, patch):
+    """FLOPs of one training step of the study preset, traced on a model with zero weights (nothing drawn or run)."""
+    import keras
+
+    from audiosr.models import build_model
+    from audiosr.models.flops import train_step_flops, zero_weights
+
+    with zero_weights():
+        model = build_model(kind, RATIO, preset=STUDY_PRESET, input_length=patch, seed=0)
+    model.compile(optimizer=keras.optimizers.Adam(),
+                  **({} if kind == "unet" else {"d_optimizer": keras.optimizers.Adam()}))
+    return train_step_flops(model, patch)
+
+
 def measure_training(model, counted, patch, batch, repeats):
     from audiosr.models.flops import generator_input_length
 
@@ -147,7 +161,7 @@ def main():
 
     for kind in STUDY_KINDS:
         if kind not in counts:
-            counts[kind] = train_step_flops(build(kind, STUDY_PRESET, args.patch), args.patch)
+            counts[kind] = count_study_step(kind, args.patch)
     print_study_estimate(counts, measured, args.tflops, args.epochs, args.clips)
 
 
