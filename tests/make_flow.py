@@ -19,7 +19,9 @@ import shutil
 import subprocess
 import sys
 
-from audiosr.models.naming import model_label, parse_model_name
+from audiosr.models.naming import MODEL_LABELS, model_label, parse_model_name
+from audiosr.train.experiment import run_name
+from audiosr.train.fit import BEST_MODEL_NAME
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 # Outputs and local state at the top of a checkout; never copied.
@@ -75,6 +77,21 @@ def run(command, copy, env, timeout=300):
     assert result.returncode == 0, (f"`{command}` exited with {result.returncode}:\n"
                                     f"{result.stdout[-1500:]}\n{result.stderr[-3000:]}")
     return result
+
+
+# The study's six models, as MODEL= names them.
+STUDY_MODELS = [kind + suffix for kind in MODEL_LABELS for suffix in ("", "-c")]
+
+
+def trained_runs(copy, dataset, preset="tiny", ratios=(2, 4)):
+    """``{ratio: [model names]}`` of the runs in ``copy``/runs that finished with a best model."""
+    trained = {}
+    for ratio in ratios:
+        for name in STUDY_MODELS:
+            run = copy / "runs" / run_name(dataset, ratio, *parse_model_name(name), preset, 0)
+            if (run / BEST_MODEL_NAME).is_file():
+                trained.setdefault(ratio, []).append(name)
+    return trained
 
 
 def read_figure3(path):
