@@ -11,6 +11,10 @@ import re
 import subprocess
 import sys
 
+import pytest
+
+pytestmark = pytest.mark.slow  # every test here runs whole programs
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 

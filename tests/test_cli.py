@@ -164,6 +164,7 @@ def test_evaluate_prints_table_and_writes_csv_and_plots(capsys, tmp_path, model_
     assert sorted(os.listdir(tmp_path / "plots")) == ["p243_023.png", "p257_167.png"]
 
 
+@pytest.mark.slow
 def test_info_names_ratio_and_rates_without_tensorflow_chatter(model_path):
     result = subprocess.run([sys.executable, "-m", "audiosr.cli", "info", str(model_path)],
                             capture_output=True, text=True, timeout=120)

@@ -5,8 +5,12 @@ import pathlib
 import subprocess
 import sys
 
+import pytest
+
 from audiosr.data import pipeline
 from audiosr.data.records import Manifest
+
+pytestmark = pytest.mark.slow  # every test here runs whole programs
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 

@@ -16,6 +16,8 @@ import pytest
 
 from audiosr.train import fit
 
+pytestmark = pytest.mark.slow  # every test here runs whole programs
+
 CHECKS = pathlib.Path(__file__).with_name("mirrored_checks.py")
 
 

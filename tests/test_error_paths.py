@@ -206,6 +206,7 @@ PREPARE = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_two_runs_with_the_same_seed_give_byte_identical_shards(tmp_path, test_corpus):
     """Protobuf orders a record's features differently in each process unless told otherwise."""
     digests = []
@@ -220,6 +221,7 @@ def test_two_runs_with_the_same_seed_give_byte_identical_shards(tmp_path, test_c
     assert digests[0] == digests[1]
 
 
+@pytest.mark.slow
 def test_training_on_an_unfinished_data_set_is_one_line_exit_2_and_writes_nothing(tmp_path):
     data_dir = tmp_path / "unfinished"
     Manifest(name="unfinished", fingerprint="x", created="now", sample_rate=16000, clip_samples=2048,
@@ -255,6 +257,7 @@ def test_require_finite_floats_refuses_nan_and_inf_and_keeps_finite_and_unset_va
             fv(["app", f"--rate={bad}"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("script, output, flag", [("data_prep/prep_synthetic.py", "--out_dir", "--clip_seconds=nan"),
                                                   ("experiments/train.py", "--logdir", "--learning_rate=inf")])
 def test_a_non_finite_float_flag_stops_an_app_in_one_line_before_any_work(tmp_path, script, output, flag):

@@ -98,6 +98,7 @@ def test_stft_loss_is_zero_only_for_equal_signals():
     assert float(losses.multi_resolution_stft_loss(y, 0.5 * y)) > 0.3
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["unet", "wgan"])
 def test_fast_preset_trains(kind):
     rng = np.random.default_rng(3)

@@ -183,6 +183,7 @@ def _upsample_peak_bytes(model, source, target):
         tracemalloc.stop()
 
 
+@pytest.mark.slow
 def test_five_minute_recording_streams_in_constant_memory(tiny, speech, tmp_path):
     low = resample(speech, 16000, 8000)
     minutes = {}
