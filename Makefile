@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: install test demo bench data-vctk data-fma data-folder data-demo features
+.PHONY: install test test-fast lint demo bench data-vctk data-fma data-folder data-demo features
 
 $(VENV)/.installed: setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -14,9 +14,18 @@ $(VENV)/.installed: setup.py
 
 install: $(VENV)/.installed
 
-## Run the test suite (creates .venv and installs everything on first use).
+## Run the test suite (creates .venv and installs everything on first use). Tests that need the larger
+## corpus of recordings (AUDIOSR_SHARED_DATA, default ../shared/data) are skipped without it, with the reason.
 test: install
 	$(PY) -m pytest -q tests $(PYTEST_ARGS)
+
+## The unit tests only: the suite less the slow end-to-end tests (pytest marker "slow").
+test-fast: install
+	$(PY) -m pytest -q -m "not slow" tests $(PYTEST_ARGS)
+
+## Lint: ruff, as configured in pyproject.toml.
+lint: install
+	$(VENV)/bin/ruff check .
 
 ## The main job on the embedded default data: short training, then evaluation against spline.
 ## DEMO_ARGS adds flags, e.g. DEMO_ARGS="--minutes=1".

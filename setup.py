@@ -24,6 +24,6 @@ setup(
         "tensorboard",
     ],
     # ai-edge-litert: the TFLite interpreter the export tests run (TensorFlow's tf.lite.Interpreter is deprecated)
-    extras_require={"test": ["pytest>=7", "ai-edge-litert"]},
+    extras_require={"test": ["pytest>=7", "ruff>=0.4", "ai-edge-litert"]},
     entry_points={"console_scripts": ["audiosr=audiosr.cli:main"]},
 )

@@ -282,8 +282,8 @@ def run_upsample(args):
                                 if info["fell_back"] else "kept as asked by --keep-implausible"))
             if info["limited"]:
                 _say("note", f"{output}: {info['limited']} samples past full scale (peak {info['peak']:.3f}) were "
-                             f"lowered by a {1000 * LOOKAHEAD_SECONDS:g} ms look-ahead limiter, not clipped; --bit-depth "
-                             "float keeps them")
+                             f"lowered by a {1000 * LOOKAHEAD_SECONDS:g} ms look-ahead limiter, not clipped; "
+                             "--bit-depth float keeps them")
     _say("done", f"wrote {written} file(s) to {args.output_dir}"
                  + (f" ({passed} passed through unchanged)" if passed else "")
                  + (f"; {failed} failed" if failed else ""))
@@ -528,7 +528,8 @@ def _positive_float(text):
 
 
 def build_parser():
-    from audiosr.deploy.export import FORMATS as EXPORT_FORMATS, QUANTIZATIONS
+    from audiosr.deploy.export import FORMATS as EXPORT_FORMATS
+    from audiosr.deploy.export import QUANTIZATIONS
     from audiosr.deploy.streaming import DEFAULT_BLOCK_SECONDS
     from audiosr.inference import DEFAULT_BATCH_SIZE, DEFAULT_CHUNK_SAMPLES, PRECISIONS
     from audiosr.lowres import SAMPLE_RATE

@@ -110,10 +110,10 @@ def train_one(name, ratio, data_dir, run_dir, args):
 def main(argv=None):
     args = parse_args(argv)
     from audiosr.data import corpora
-    from audiosr.models.naming import model_label, parse_model_name
     from audiosr.evaluation.reporting import figure3_markdown, lowres_stem, write_figure3
     from audiosr.evaluation.scoring import by_lowres, input_makers, score_references, summarize, write_scores_csv
     from audiosr.lowres import parse_methods
+    from audiosr.models.naming import model_label, parse_model_name
 
     ratios = sorted({int(r) for r in args.scales.split(",")})
     makers = input_makers(args.lowres, max(ratios))  # bad names stop here, before any training

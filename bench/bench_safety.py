@@ -35,7 +35,8 @@ sys.path.insert(0, str(ROOT))
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data_root", default=str(ROOT.parent / "shared" / "data"), help="the recordings")
-    parser.add_argument("--models", default="speech-r2,speech-r4", help="shipped names or .keras files, comma separated")
+    parser.add_argument("--models", default="speech-r2,speech-r4",
+                        help="shipped names or .keras files, comma separated")
     parser.add_argument("--methods", default="decimate,soxr,polyphase,fft", help="audiosr.lowres methods")
     parser.add_argument("--max_files", type=int, default=0, help="only the first N held-out files (0: all)")
     parser.add_argument("--calibrate", action="store_true", help="print the plausible-ratio percentiles instead")

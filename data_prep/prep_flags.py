@@ -9,8 +9,8 @@ import functools
 from absl import flags
 
 from audiosr.data.corpora import NoAudioError
-from audiosr.data.pipeline import dataset_dir
 from audiosr.data.download import DownloadError
+from audiosr.data.pipeline import dataset_dir
 
 FLAGS = flags.FLAGS
 

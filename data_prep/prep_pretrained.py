@@ -13,10 +13,11 @@ import os
 
 from absl import app, flags, logging
 
-import prep_flags
 from audiosr.data import prepare
 from audiosr.flag_checks import require_finite_floats
 from audiosr.train import recipe
+
+import prep_flags
 
 flags.DEFINE_enum("domain", "speech", recipe.DOMAINS, "Which recordings: speech or music.")
 flags.DEFINE_string("data_root", os.path.join("..", "shared", "data"), "Folder holding speech/ and music/.")

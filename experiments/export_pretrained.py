@@ -101,7 +101,7 @@ def model_card(meta):
         f"{meta['input_rate'] / 2000:g} kHz): `audiosr upsample` picks it from each file's band.",
         "- It adds the band above the input's; it cannot restore what a codec or a phone line removed below it, "
         "and SNR on inputs delayed by a causal filter (phones, analogue chains) measures the delay, not the band.",
-        f"- Trained on read English speech by adults and children; other languages, noisy or reverberant "
+        "- Trained on read English speech by adults and children; other languages, noisy or reverberant "
         "recordings and singing were not measured." if meta["domain"] == "speech" else
         "- Trained on 30 minutes of music (rock, piano, samples); genres outside it were not measured.",
         "",
@@ -114,12 +114,13 @@ def export(trained_path, name, domain, data_root, out_dir):
 
     Returns ``(metadata, failures)``; nothing is written when ``failures`` is not empty.
     """
+    import soundfile
+
     from audiosr.atomic import save_atomic, write_json_atomic, write_text_atomic
     from audiosr.inference import load_model
+    from audiosr.lowres import SAMPLE_RATE
     from audiosr.models import UNetSR, build_generator
     from audiosr.models.flops import forward_flops
-    from audiosr.lowres import SAMPLE_RATE
-    import soundfile
 
     record = run_record(trained_path)
     settings = dict(flag[2:].split("=", 1) for flag in record["flags"] if "=" in flag)

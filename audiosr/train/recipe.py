@@ -115,8 +115,8 @@ def data_sources(sources, data_root):
         entry = summary.setdefault(corpus, {"corpus": corpus, "licence": licence, "files": 0, "groups": set()})
         entry["files"] += 1
         entry["groups"].add(source.group)
-    return [{"corpus": e["corpus"], "licence": e["licence"], "files": e["files"], "speakers_or_pieces": len(e["groups"])}
-            for e in summary.values()]
+    return [{"corpus": e["corpus"], "licence": e["licence"], "files": e["files"],
+             "speakers_or_pieces": len(e["groups"])} for e in summary.values()]
 
 
 # ------------------------------------------------------------------ the gate a model must pass to ship
