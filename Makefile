@@ -106,3 +106,14 @@ pretrained-speech pretrained-music: pretrained-%: install
 		$(PY) experiments/export_pretrained.py --run=runs/$*-r$$ratio/best.keras --name=$*-r$$ratio --domain=$* \
 			--data_root=$(PRETRAINED_DATA) || { status=$$?; [ $* = music ] && [ $$status = $(EXPORT_NOT_SHIPPED) ] || exit $$status; }; \
 	done
+
+## The README's picture, docs/images/speech-r2.png: spectrograms of a held-out recording's low-rate input, its
+## spline, the shipped speech-r2's output and the original (experiments/front_figure.py). FIGURE_RECORDING is
+## the recording (a speaker the shipped model's card lists as held out), FIGURE_START where its 3 s excerpt
+## starts; FIGURE_ARGS adds flags, e.g. FIGURE_ARGS=--lowres=soxr.
+FIGURE_RECORDING ?= $(PRETRAINED_DATA)/speech/vctk-extra/p273_023.flac
+FIGURE_START ?= 1.2
+.PHONY: readme-figure
+readme-figure: install
+	$(PY) experiments/front_figure.py --recording=$(FIGURE_RECORDING) --model=speech-r2 \
+		--start=$(FIGURE_START) --out=docs/images/speech-r2.png $(FIGURE_ARGS)

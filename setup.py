@@ -6,6 +6,7 @@ setup(
     description="Deep-learning audio super-resolution (AudioUNet, GAN, WGAN) with Keras 3",
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
+    license="MIT",
     python_requires=">=3.10",
     packages=find_packages(include=["audiosr", "audiosr.*"]),
     package_data={"audiosr.pretrained": ["*.keras", "*.json", "*.md"]},  # the shipped models (make pretrained)
