@@ -6,9 +6,10 @@ setup(
     description="Deep-learning audio super-resolution (AudioUNet, GAN, WGAN) with Keras 3",
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
+    license="MIT",
     python_requires=">=3.10",
     packages=find_packages(include=["audiosr", "audiosr.*"]),
-    package_data={"audiosr.pretrained": ["*.keras", "*.json"]},  # the shipped models (make pretrained)
+    package_data={"audiosr.pretrained": ["*.keras", "*.json", "*.md"]},  # the shipped models (make pretrained)
     install_requires=[
         "tensorflow>=2.16",
         "keras>=3.3",
@@ -24,6 +25,6 @@ setup(
         "tensorboard",
     ],
     # ai-edge-litert: the TFLite interpreter the export tests run (TensorFlow's tf.lite.Interpreter is deprecated)
-    extras_require={"test": ["pytest>=7", "ai-edge-litert"]},
+    extras_require={"test": ["pytest>=7", "ruff>=0.4", "ai-edge-litert"]},
     entry_points={"console_scripts": ["audiosr=audiosr.cli:main"]},
 )

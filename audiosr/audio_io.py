@@ -173,7 +173,8 @@ class AudioReader:
             try:
                 block = self._file.read(block_frames, dtype="float32", always_2d=True)
             except (soundfile.LibsndfileError, RuntimeError) as error:
-                raise AudioFileError(self.path, f"decoding failed after {self._file.tell()} frames ({error})") from error
+                raise AudioFileError(self.path,
+                                     f"decoding failed after {self._file.tell()} frames ({error})") from error
             if block.shape[0] == 0:
                 return
             if not np.all(np.isfinite(block)):

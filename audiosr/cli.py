@@ -282,8 +282,8 @@ def run_upsample(args):
                                 if info["fell_back"] else "kept as asked by --keep-implausible"))
             if info["limited"]:
                 _say("note", f"{output}: {info['limited']} samples past full scale (peak {info['peak']:.3f}) were "
-                             f"lowered by a {1000 * LOOKAHEAD_SECONDS:g} ms look-ahead limiter, not clipped; --bit-depth "
-                             "float keeps them")
+                             f"lowered by a {1000 * LOOKAHEAD_SECONDS:g} ms look-ahead limiter, not clipped; "
+                             "--bit-depth float keeps them")
     _say("done", f"wrote {written} file(s) to {args.output_dir}"
                  + (f" ({passed} passed through unchanged)" if passed else "")
                  + (f"; {failed} failed" if failed else ""))
@@ -399,6 +399,8 @@ def run_evaluate(args):
 
 def run_info(args):
     _quiet_tensorflow()
+    from audiosr.pretrained import model_card
+
     model = _load_model(args.model)
     network = getattr(model, "generator", model)
     print(f"model            {args.model}")
@@ -406,6 +408,9 @@ def run_info(args):
     print(f"ratio            x{model.ratio}: {model.input_rate:g} Hz in, {model.sample_rate} Hz out")
     print(f"parameters       {network.count_params():,} (generator)")
     print(f"length multiple  {model.length_multiple} samples")
+    card = model_card(args.model)
+    if card:
+        print("\n" + card.rstrip())
     return EXIT_OK
 
 
@@ -419,13 +424,14 @@ def run_models(args):
     for name, meta in catalog().items():
         print(f"{name}: x{meta['ratio']}, {meta['input_rate']:g} Hz -> {meta['output_rate']} Hz, "
               f"{meta['domain']}, {meta['parameters']:,} parameters ({meta['preset']} preset)")
-        print(f"  trained on {meta['training_data']}")
-        print(f"  held out   {', '.join(meta['held_out'])}")
-        scores = meta.get("scores")
-        if scores:
-            print(f"  held-out whole files ({scores['model']['files']}): "
-                  f"SNR {scores['model']['snr']:.2f} dB (spline {scores['spline']['snr']:.2f}), "
-                  f"LSD {scores['model']['lsd']:.3f} (spline {scores['spline']['lsd']:.3f})")
+        print(f"  trained on {', '.join(item['corpus'] for item in meta['data'])}")
+        held = meta["held_out"]
+        print(f"  held out   {len(held['groups'])} {held['unit']} ({held['files']} files, "
+              f"{held['seconds'] / 60:.1f} min), scored whole per input maker:")
+        for maker, score in meta["scores"].items():
+            print(f"    {maker:14} SNR {score['model']['snr']:6.2f} dB (spline {score['spline']['snr']:6.2f}), "
+                  f"LSD {score['model']['lsd']:.3f} (spline {score['spline']['lsd']:.3f})")
+    print("'audiosr info NAME' shows a model's card.")
     return EXIT_OK
 
 
@@ -522,7 +528,8 @@ def _positive_float(text):
 
 
 def build_parser():
-    from audiosr.deploy.export import FORMATS as EXPORT_FORMATS, QUANTIZATIONS
+    from audiosr.deploy.export import FORMATS as EXPORT_FORMATS
+    from audiosr.deploy.export import QUANTIZATIONS
     from audiosr.deploy.streaming import DEFAULT_BLOCK_SECONDS
     from audiosr.inference import DEFAULT_BATCH_SIZE, DEFAULT_CHUNK_SAMPLES, PRECISIONS
     from audiosr.lowres import SAMPLE_RATE
@@ -630,8 +637,9 @@ def build_parser():
     st.set_defaults(run=run_stream)
 
     info = commands.add_parser(
-        "info", help="show a model file's ratio, rates and size",
-        description="Show what a model file carries: its kind, ratio, sample rates and size.",
+        "info", help="show a model's ratio, rates and size, and a shipped model's card",
+        description="Show what a model file carries: its kind, ratio, sample rates and size; for a shipped model, "
+                    "its card: training data and licences, held-out speakers, steps run, measured quality.",
         formatter_class=formatter,
     )
     info.add_argument("model", metavar="MODEL", help="a shipped model's name or a model file (.keras)")

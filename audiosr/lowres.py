@@ -325,7 +325,8 @@ def check_method(name, ratio, sample_rate=SAMPLE_RATE):
         raise ValueError(f"unknown low-rate method {name!r}; choose from {', '.join(METHODS)}")
     method = METHODS[name]
     if sample_rate / ratio < method.min_low_rate:
-        raise ValueError(f"{name} cannot make {sample_rate / ratio:g} Hz audio (needs {method.min_low_rate} Hz or more)")
+        raise ValueError(f"{name} cannot make {sample_rate / ratio:g} Hz audio "
+                         f"(needs {method.min_low_rate} Hz or more)")
     return method
 
 

@@ -44,14 +44,21 @@ def _show_spectrogram(axis, image, sample_rate, top):
     )
 
 
-def spectrogram_figure(signals, sample_rate, title=None):
-    """One row per labelled signal, shared colour scale, frequency in kHz."""
-    labels = list(signals)
-    figure, axes = plt.subplots(len(labels), 1, figsize=(9, 2.2 * len(labels)), sharex=True, squeeze=False)
-    images = {label: log_spectrogram(signals[label]) for label in labels}
+def spectrogram_figure(signals, sample_rate, title=None, row_height=2.2):
+    """One row per labelled signal, shared colour scale, frequency in kHz up to ``sample_rate`` / 2.
+
+    A signal is an array at ``sample_rate``, or ``(samples, rate)`` at a
+    lower rate, whose band above its own Nyquist frequency is left blank (a
+    low-rate input beside its upsampled versions).
+    """
+    rated = {label: value if isinstance(value, tuple) else (value, sample_rate) for label, value in signals.items()}
+    labels = list(rated)
+    figure, axes = plt.subplots(len(labels), 1, figsize=(9, row_height * len(labels)), sharex=True, squeeze=False)
+    images = {label: log_spectrogram(samples) for label, (samples, _) in rated.items()}
     top = max(float(image.max()) for image in images.values())
     for axis, label in zip(axes[:, 0], labels):
-        mesh = _show_spectrogram(axis, images[label], sample_rate, top)
+        mesh = _show_spectrogram(axis, images[label], rated[label][1], top)
+        axis.set_ylim(0.0, sample_rate / 2000.0)
         axis.set_ylabel("kHz")
         axis.set_title(label, loc="left", fontsize=10)
     axes[-1, 0].set_xlabel("time (s)")

@@ -18,8 +18,14 @@ import numpy as np
 
 from audiosr.audio_io import AudioReader
 from audiosr.bandwidth import SpectrumAccumulator, estimate_band
-from audiosr.inference import (MIN_LOWRATE_SAMPLES, copy_file, load_model, read_block_frames, upsample_file,
-                               upsample_stream)
+from audiosr.inference import (
+    MIN_LOWRATE_SAMPLES,
+    copy_file,
+    load_model,
+    read_block_frames,
+    upsample_file,
+    upsample_stream,
+)
 from audiosr.planning import Candidate, plan
 from audiosr.pretrained import candidates as shipped_candidates
 from audiosr.pretrained import model_path

@@ -12,7 +12,7 @@
    otherwise idle cores.
 2. The tf.data pipeline (make_dataset, shuffling, parallel reads) in clips/s,
    against the clips/s that one training step of the paper preset (and of
-   the cpu preset) consumes, measured in the same run (goal >= 10x the paper
+   the cpu preset; --presets) consumes, measured in the same run (goal >= 10x the paper
    model).
 3. The pipeline that makes each input as it reads the clip, one low-rate
    method drawn per clip from the ``--mix`` (``real``: what real low-rate
@@ -33,9 +33,10 @@ import time
 
 from absl import app, flags
 
-import machine
 from audiosr.data import prepare
 from audiosr.data.corpora import audio_in_folder
+
+import machine
 
 flags.DEFINE_string("shared_data", str(pathlib.Path(__file__).resolve().parents[2] / "shared" / "data"),
                     "The real recordings.")
@@ -44,6 +45,7 @@ flags.DEFINE_integer("dense_clips", 4000, "Training clips of the dense preparati
 flags.DEFINE_integer("num_workers", 2, "Preparation processes.")
 flags.DEFINE_integer("batch_size", 64, "Pipeline batch size.")
 flags.DEFINE_integer("pipeline_batches", 150, "Batches timed in the pipeline.")
+flags.DEFINE_list("presets", ["cpu", "paper"], "Presets whose training steps the pipeline is compared with.")
 flags.DEFINE_integer("paper_batch", 2, "Batch of the timed paper-preset training steps.")
 flags.DEFINE_integer("paper_steps", 2, "Timed paper-preset training steps (after one warm-up step).")
 flags.DEFINE_float("clip_seconds", 0.512, "Clip length of the dense preparation (0.512 s: the fast preset's "
@@ -142,7 +144,7 @@ def mix_against_fast(data_dir, ratio):
             next(iterator)
 
     pipeline = machine.repeat(read, FLAGS.rounds).scaled(FLAGS.mix_batches * MIX_BATCH)
-    del iterator  # no reading ahead while the model is timed
+    iterator = None  # no reading ahead while the model is timed
     model = build_compiled_model("unet", ratio, "fast", Manifest.load(data_dir).clip_samples, 1e-3, seed=0)
 
     def train():
@@ -169,7 +171,8 @@ def main(argv):
 
         pipeline = pipeline_rate(tmp / "dense")
         print(f"pipeline: {pipeline:.0f} clips/s (batch {FLAGS.batch_size}, ratio 4, shuffled, parallel reads)")
-        for preset, batch, steps in (("cpu", 8, 5), ("paper", FLAGS.paper_batch, FLAGS.paper_steps)):
+        for preset in FLAGS.presets:
+            batch, steps = (FLAGS.paper_batch, FLAGS.paper_steps) if preset == "paper" else (8, 5)
             rate, params = training_rate(tmp / "dense", preset, batch, steps)
             print(f"{preset} preset ({params / 1e6:.1f} M params) trains on {rate:.2f} clips/s (batch {batch}); "
                   f"the pipeline is {pipeline / rate:.0f}x faster")

@@ -269,7 +269,7 @@ def child_tflite(name, seconds, repeats, quantizations):
     for quantization in quantizations.split(","):
         runner = Interpreter(model_content=tflite_bytes(model, quantization)).get_signature_runner("serving_default")
         output = runner(spline_input=x)["output"]
-        spread = machine.repeat(lambda: runner(spline_input=x), repeats)
+        spread = machine.repeat(lambda runner=runner: runner(spline_input=x), repeats)
         error = float(np.sqrt(np.mean((output - exact) ** 2) / np.mean(exact ** 2)))
         result[quantization] = {**spread.__dict__, "relative_rms": error}
     return result

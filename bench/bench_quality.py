@@ -114,10 +114,10 @@ def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     from audiosr.data import corpora
-    from audiosr.models.naming import model_label, parse_model_name
     from audiosr.evaluation.reporting import figure3_markdown, lowres_stem, write_figure3
     from audiosr.evaluation.scoring import by_lowres, input_makers, score_references, summarize, write_scores_csv
     from audiosr.lowres import parse_methods
+    from audiosr.models.naming import model_label, parse_model_name
 
     settings = training_settings()
     ratios = sorted({int(r) for r in FLAGS.scales})

@@ -2,7 +2,7 @@
 
 For each model (a shipped name or a .keras file) and each low-rate method of
 :mod:`audiosr.lowres`, every held-out speech recording of ``--data_root``
-(:data:`audiosr.pretrained.HELD_OUT`: speakers no shipped model trained on)
+(the held-out speakers of :mod:`audiosr.train.recipe`: no shipped model trained on them)
 is made low-rate with that method, splined back, enhanced by the model, and
 scored by :class:`audiosr.safety.SafetyNet` (band: the low-rate recording's
 estimated band, :mod:`audiosr.bandwidth`, as ``audiosr upsample`` does).
@@ -35,7 +35,8 @@ sys.path.insert(0, str(ROOT))
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data_root", default=str(ROOT.parent / "shared" / "data"), help="the recordings")
-    parser.add_argument("--models", default="speech-r2,speech-r4", help="shipped names or .keras files, comma separated")
+    parser.add_argument("--models", default="speech-r2,speech-r4",
+                        help="shipped names or .keras files, comma separated")
     parser.add_argument("--methods", default="decimate,soxr,polyphase,fft", help="audiosr.lowres methods")
     parser.add_argument("--max_files", type=int, default=0, help="only the first N held-out files (0: all)")
     parser.add_argument("--calibrate", action="store_true", help="print the plausible-ratio percentiles instead")
@@ -44,7 +45,7 @@ def parse_args(argv=None):
 
 
 def held_out(data_root, split, limit):
-    from audiosr.pretrained import training_sources
+    from audiosr.train.recipe import training_sources
 
     sources, _ = training_sources(data_root, "speech")
     paths = sorted(s.path for s in sources if s.split == split)

@@ -10,8 +10,8 @@ import os
 from absl import flags
 
 from audiosr.data.corpora import NoAudioError
-from audiosr.data.pipeline import dataset_dir
 from audiosr.data.download import DownloadError
+from audiosr.data.pipeline import dataset_dir
 from audiosr.lowres import SAMPLE_RATE
 
 FLAGS = flags.FLAGS
@@ -22,8 +22,8 @@ def define_common(num_clips=50000):
                         "experiments/train.py --dataset=<name> and experiments/report.py look).")
     flags.DEFINE_integer("num_clips", num_clips, "Training clips; val/test get as many per second of audio.")
     flags.DEFINE_float("clip_seconds", 0.5, "Clip length in seconds.")
-    flags.DEFINE_integer("sample_rate", SAMPLE_RATE, f"Rate of the high-res clips (Hz); training reads {SAMPLE_RATE} Hz "
-                         "sets only.")
+    flags.DEFINE_integer("sample_rate", SAMPLE_RATE,
+                         f"Rate of the high-res clips (Hz); training reads {SAMPLE_RATE} Hz sets only.")
     flags.DEFINE_list("ratios", ["2", "4"], "Upsampling ratios to precompute spline inputs for.")
     flags.DEFINE_integer("seed", 0, "Seed of splits and clip positions.")
     flags.DEFINE_integer("num_workers", 2, "Decoding processes (0 or 1: in the main process).")

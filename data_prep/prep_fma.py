@@ -12,9 +12,10 @@ import os
 
 from absl import app, flags, logging
 
-import prep_flags
 from audiosr.data import download, pipeline, prepare
 from audiosr.flag_checks import require_finite_floats
+
+import prep_flags
 
 flags.DEFINE_string("fma_dir", None, "Folder holding fma_<subset>/ (and fma_metadata/), or fma_<subset>/ itself.")
 flags.DEFINE_enum("subset", "medium", ["small", "medium", "large", "full"], "FMA subset.")

@@ -7,9 +7,10 @@ import os
 
 from absl import app, flags, logging
 
-import prep_flags
 from audiosr.data import prepare
 from audiosr.flag_checks import require_finite_floats
+
+import prep_flags
 
 flags.DEFINE_string("folder", None, "Folder of audio files (searched recursively).")
 flags.DEFINE_float("val_fraction", 0.1, "Fraction of files (or sub-folders) for validation.")

@@ -1,23 +1,27 @@
-"""Training data of the shipped models: ../shared/data with the held-out recordings left out.
+"""Training data of the shipped models: a folder of speech/ and music/ recordings, split by speaker / piece.
 
     python data_prep/prep_pretrained.py --domain=speech --data_root=../shared/data --out_dir=data/pretrained-speech
 
-Held-out recordings (audiosr.pretrained.HELD_OUT) go to the "test" split, so
-whole-file scores can be read back with ``audiosr.data.pipeline.split_sources``.
+The split is the recipe's (audiosr.train.recipe.training_sources): held-out
+speakers (pieces) go to the "test" split, never cut into clips, so
+whole-file scores can be read back with
+``audiosr.data.pipeline.split_sources``; a few more to "val", which chooses
+the best epoch.
 """
 
 import os
 
 from absl import app, flags, logging
 
-import prep_flags
 from audiosr.data import prepare
 from audiosr.flag_checks import require_finite_floats
-from audiosr.pretrained import HELD_OUT, training_sources
+from audiosr.train import recipe
 
-flags.DEFINE_enum("domain", "speech", sorted(HELD_OUT), "Which recordings: speech or music.")
+import prep_flags
+
+flags.DEFINE_enum("domain", "speech", recipe.DOMAINS, "Which recordings: speech or music.")
 flags.DEFINE_string("data_root", os.path.join("..", "shared", "data"), "Folder holding speech/ and music/.")
-prep_flags.define_common(num_clips=6000)
+prep_flags.define_common(num_clips=20000)
 FLAGS = flags.FLAGS
 
 
@@ -25,9 +29,9 @@ FLAGS = flags.FLAGS
 def main(argv):
     del argv
     out_dir = prep_flags.output_dir(f"pretrained-{FLAGS.domain}")
-    sources, skipped = training_sources(FLAGS.data_root, FLAGS.domain)
-    info = {"corpus": "pretrained", "domain": FLAGS.domain, "data_root": os.path.abspath(FLAGS.data_root),
-            "held_out": list(HELD_OUT[FLAGS.domain])}
+    sources, skipped = recipe.training_sources(FLAGS.data_root, FLAGS.domain)
+    info = {"corpus": "pretrained", "domain": FLAGS.domain, "held_out": recipe.held_out(sources),
+            "validation": recipe.held_out(sources, "val")}
     manifest = prepare.prepare_corpus(sources, out_dir, {"train": FLAGS.num_clips, "val": FLAGS.num_clips // 20,
                                                       "test": 0}, skipped=skipped, info=info,
                                    **prep_flags.prep_options())

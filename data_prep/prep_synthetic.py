@@ -5,9 +5,10 @@
 
 from absl import app, flags, logging
 
-import prep_flags
 from audiosr.data import prepare
 from audiosr.flag_checks import require_finite_floats
+
+import prep_flags
 
 flags.DEFINE_float("utterance_seconds", 4.0, "Length of each synthetic recording.")
 flags.DEFINE_float("val_fraction", 0.1, "Fraction of recordings for validation.")

@@ -12,9 +12,10 @@ import os
 
 from absl import app, flags, logging
 
-import prep_flags
 from audiosr.data import corpora, download, pipeline, prepare
 from audiosr.flag_checks import require_finite_floats
+
+import prep_flags
 
 flags.DEFINE_string("vctk_dir", None, "VCTK folder (0.92 wav48_silence_trimmed/ or 0.80 wav48/ layout).")
 flags.DEFINE_bool("download", False, "Download VCTK 0.92 from Edinburgh DataShare when --vctk_dir is not given.")

@@ -81,13 +81,18 @@ def run(fv):
     """Write the report the flags in ``fv`` describe; returns the Figure 3 summaries
     {input maker: {ratio: {method: ...}}}."""
     from audiosr.data.pipeline import split_sources
-    from audiosr.inference import load_model
-    from audiosr.lowres import SAMPLE_RATE
     from audiosr.evaluation.page import ListeningPage
     from audiosr.evaluation.reporting import lowres_stem, plot_validation_curves, write_figure3
     from audiosr.evaluation.scoring import (
-        by_lowres, input_makers, plot_spectrogram_comparison, score_references, summarize, write_scores_csv,
+        by_lowres,
+        input_makers,
+        plot_spectrogram_comparison,
+        score_references,
+        summarize,
+        write_scores_csv,
     )
+    from audiosr.inference import load_model
+    from audiosr.lowres import SAMPLE_RATE
     from audiosr.train.experiment import RunSettings
     from audiosr.train.fit import BEST_MODEL_NAME, HISTORY_NAME
 
@@ -108,7 +113,7 @@ def run(fv):
                                       SAMPLE_RATE, f"{fv.dataset} ({fv.split} split), r = {ratio}, preset "
                                       f"{fv.preset}, inputs made by {maker}") for maker in makers}
 
-        def listen(path, file_rows, reference, estimates):
+        def listen(path, file_rows, reference, estimates, pages=pages):
             for maker, page in pages.items():
                 if len(page.files) < fv.listening_files:
                     page.add(os.path.basename(path), reference, estimates[maker], by_lowres(file_rows)[maker], maker)

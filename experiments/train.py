@@ -142,10 +142,10 @@ def run(fv):
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-    from audiosr.train.callbacks import NonFiniteLossError
+    from audiosr.data.records import DataSetError
     from audiosr.features import ContentNetworkError
     from audiosr.models import DistributedCompileError
-    from audiosr.data.records import DataSetError
+    from audiosr.train.callbacks import NonFiniteLossError
 
     try:
         run(flags.FLAGS)

@@ -1,8 +1,8 @@
-"""Corpus folders built for the tests from the real recordings in ../shared/data.
+"""Corpus folders built for the tests from the test corpus (tests/corpus/, the ``test_corpus`` fixture).
 
 VCTK-layout and FMA-layout trees link or re-encode those recordings under
 new names; the planted bad files cover every way a file can be unusable.
-Nothing is copied into the repository: everything goes to pytest's tmp dirs.
+Everything goes to pytest's tmp dirs.
 """
 
 import csv
@@ -12,23 +12,23 @@ import pathlib
 import numpy as np
 import soundfile
 
-# Shared VCTK recordings (file name prefix) -> the speaker they stand in for.
-# p225 and p257 are the real speakers; p347 and p360 are among Kuleshov et
-# al.'s held-out test speakers.
+# The test corpus' VCTK recordings (file name prefix) -> the speaker they are filed under.
+# Each is its real speaker, except two that stand in for p347 and p360, Kuleshov
+# et al.'s test speakers (the corpus holds none of the held-out speakers).
 VCTK_SPEAKERS = {
     "nuwave_single_": "p225",
     "p257_": "p257",
-    "nuwave_multi_x2__": "p347",
-    "nuwave_multi_x3__": "p360",
-    "nuwave2_8k__": "p226",
-    "nuwave2_12k__": "p227",
-    "nuwave2_16k__": "p228",
-    "nuwave2_24k__": "p229",
+    "p228_": "p347",
+    "p243_": "p360",
+    "p230_": "p230",
+    "p233_": "p233",
+    "p254_": "p254",
+    "p258_": "p258",
 }
 
 
-def _speaker_files(shared_data):
-    files = sorted((shared_data / "speech" / "vctk").glob("*.flac"))
+def _speaker_files(test_corpus):
+    files = sorted((test_corpus / "speech" / "vctk").glob("*.flac"))
     by_speaker = {}
     for path in files:
         speaker = next(s for prefix, s in VCTK_SPEAKERS.items() if path.name.startswith(prefix))
@@ -36,10 +36,10 @@ def _speaker_files(shared_data):
     return by_speaker
 
 
-def make_vctk_092(root, shared_data):
+def make_vctk_092(root, test_corpus):
     """``root/VCTK-Corpus-0.92/wav48_silence_trimmed/pXXX/pXXX_NNN_mic{1,2}.flac`` (symlinks)."""
     audio_dir = pathlib.Path(root) / "VCTK-Corpus-0.92" / "wav48_silence_trimmed"
-    for speaker, files in _speaker_files(shared_data).items():
+    for speaker, files in _speaker_files(test_corpus).items():
         folder = audio_dir / speaker
         folder.mkdir(parents=True)
         for number, path in enumerate(files, start=1):
@@ -50,10 +50,10 @@ def make_vctk_092(root, shared_data):
     return pathlib.Path(root)
 
 
-def make_vctk_080(root, shared_data, speakers=("p225", "p347", "p257", "p226")):
+def make_vctk_080(root, test_corpus, speakers=("p225", "p347", "p257", "p230")):
     """``root/VCTK-Corpus/wav48/pXXX/pXXX_NNN.wav`` (re-encoded as WAV)."""
     audio_dir = pathlib.Path(root) / "VCTK-Corpus" / "wav48"
-    for speaker, files in _speaker_files(shared_data).items():
+    for speaker, files in _speaker_files(test_corpus).items():
         if speaker not in speakers:
             continue
         folder = audio_dir / speaker
@@ -64,11 +64,11 @@ def make_vctk_080(root, shared_data, speakers=("p225", "p347", "p257", "p226")):
     return pathlib.Path(root)
 
 
-def plant_bad_files(folder, shared_data):
+def plant_bad_files(folder, test_corpus):
     """Every kind of unusable file, and the reason text the manifest must give for it."""
     folder = pathlib.Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    good = shared_data / "speech" / "vctk" / "p257_166.flac"
+    good = test_corpus / "speech" / "vctk" / "p257_166.flac"
     audio, rate = soundfile.read(good)
     data = good.read_bytes()
     (folder / "truncated.flac").write_bytes(data[: len(data) // 2])
@@ -104,15 +104,15 @@ FMA_TRACKS = {  # track id -> (FMA split, genre); 3 more tracks are left out of 
 FMA_UNLISTED = (1040, 1082, 1083)
 
 
-def make_fma(root, shared_data, seconds=4.0):
-    """``root/fma_medium/NNN/NNNNNN.mp3`` cut from the shared music, and ``root/fma_metadata/tracks.csv``."""
+def make_fma(root, test_corpus, seconds=2.0):
+    """``root/fma_medium/NNN/NNNNNN.mp3`` cut from the test corpus' stereo Vorbis music, and
+    ``root/fma_metadata/tracks.csv``: track n starts n * 0.4 s later (wrapping around)."""
     root = pathlib.Path(root)
-    music = sorted((shared_data / "music").glob("*.ogg"))
+    source = test_corpus / "music" / "loop_amen_full.ogg"
+    info = soundfile.info(source)
     track_ids = [*FMA_TRACKS, *FMA_UNLISTED]
     for n, track in enumerate(track_ids):
-        source = music[n % len(music)]
-        info = soundfile.info(source)
-        start = int((5 + 7 * (n // len(music))) * info.samplerate)
+        start = int((0.4 * n) % (info.duration - seconds) * info.samplerate)
         audio, rate = soundfile.read(source, start=start, frames=int(seconds * info.samplerate))
         path = root / "fma_medium" / f"{track // 1000:03d}" / f"{track:06d}.mp3"
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -2,12 +2,14 @@
 
 Commands run in a throw-away working copy of the repository. The copy
 holds the project's files (not data/, runs/, results/, models/ or .venv)
-and a ``.venv`` that is the environment running the tests: its entries are
-links to it and its ``.installed`` stamp is fresh, so ``make`` targets run
-without creating or reinstalling anything (a fresh clone after ``make
-test``, as in CI, or any checkout). Commands run with bash in the copy, with
-the copy's ``audiosr`` first on the path; data/, runs/ and results/ are
-written inside the copy.
+and a ``.venv`` that is the environment running the tests, with a fresh
+``.installed`` stamp, so ``make`` targets run without creating or
+reinstalling anything: in a virtualenv (``make test``, CI) its entries are
+links to that one's; in any other environment where the package is installed
+(conda, a system or user install, PYTHONPATH) it holds a ``bin/`` whose
+``python`` is the running interpreter and whose ``audiosr`` runs the CLI with
+it. Commands run with bash in the copy, with the copy's ``audiosr`` first on
+the path; data/, runs/ and results/ are written inside the copy.
 """
 
 import math
@@ -17,7 +19,9 @@ import shutil
 import subprocess
 import sys
 
-from audiosr.models.naming import model_label, parse_model_name
+from audiosr.models.naming import MODEL_LABELS, model_label, parse_model_name
+from audiosr.train.experiment import run_name
+from audiosr.train.fit import BEST_MODEL_NAME
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 # Outputs and local state at the top of a checkout; never copied.
@@ -30,18 +34,28 @@ def _ignore(folder, names):
     return {n for n in names if n in ANYWHERE or n.endswith(".egg-info") or (top and n in TOP_LEVEL_OUTPUTS)}
 
 
+def _link_environment(venv):
+    """Make ``venv`` run the interpreter and packages that run the tests (see the module docstring)."""
+    venv.mkdir()
+    if sys.prefix != sys.base_prefix:  # a virtualenv: its pyvenv.cfg, bin/ and lib/ (python finds them by path)
+        for entry in pathlib.Path(sys.prefix).iterdir():
+            if entry.name != ".installed":
+                (venv / entry.name).symlink_to(entry)
+        return
+    bin_dir = venv / "bin"
+    bin_dir.mkdir()
+    for name in ("python", "python3"):
+        (bin_dir / name).symlink_to(sys.executable)
+    (bin_dir / "audiosr").write_text('#!/bin/sh\nexec "$(dirname "$0")/python" -m audiosr.cli "$@"\n')
+    (bin_dir / "audiosr").chmod(0o755)
+
+
 def make_working_copy(dest):
     """Copy the repository to ``dest`` with a ready ``.venv``; returns ``dest`` as a Path."""
-    if sys.prefix == sys.base_prefix:
-        raise RuntimeError("run the tests from the project's virtualenv (make test): make needs a .venv")
     dest = pathlib.Path(dest)
     shutil.copytree(ROOT, dest, ignore=_ignore, symlinks=True)
-    venv = dest / ".venv"
-    venv.mkdir()
-    for entry in pathlib.Path(sys.prefix).iterdir():
-        if entry.name != ".installed":
-            (venv / entry.name).symlink_to(entry)
-    (venv / ".installed").touch()
+    _link_environment(dest / ".venv")
+    (dest / ".venv" / ".installed").touch()
     up_to_date = subprocess.run(["make", "-q", ".venv/.installed"], cwd=dest, capture_output=True)
     if up_to_date.returncode != 0:  # make would run pip: never from a test
         raise RuntimeError(f"make in {dest} would reinstall .venv: {up_to_date.stderr.decode()[-500:]}")
@@ -51,8 +65,8 @@ def make_working_copy(dest):
 def environment(copy, **variables):
     """os.environ for commands in ``copy``: its audiosr and .venv first, no outer make's flags, plus ``variables``."""
     env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
-    env.update(PYTHONPATH=str(copy), PATH=f"{copy / '.venv' / 'bin'}{os.pathsep}{env.get('PATH', '')}",
-               TF_CPP_MIN_LOG_LEVEL="2", **variables)
+    env.update(PYTHONPATH=os.pathsep.join(filter(None, [str(copy), env.get("PYTHONPATH")])),
+               PATH=f"{copy / '.venv' / 'bin'}{os.pathsep}{env.get('PATH', '')}", TF_CPP_MIN_LOG_LEVEL="2", **variables)
     return env
 
 
@@ -63,6 +77,21 @@ def run(command, copy, env, timeout=300):
     assert result.returncode == 0, (f"`{command}` exited with {result.returncode}:\n"
                                     f"{result.stdout[-1500:]}\n{result.stderr[-3000:]}")
     return result
+
+
+# The study's six models, as MODEL= names them.
+STUDY_MODELS = [kind + suffix for kind in MODEL_LABELS for suffix in ("", "-c")]
+
+
+def trained_runs(copy, dataset, preset="tiny", ratios=(2, 4)):
+    """``{ratio: [model names]}`` of the runs in ``copy``/runs that finished with a best model."""
+    trained = {}
+    for ratio in ratios:
+        for name in STUDY_MODELS:
+            run = copy / "runs" / run_name(dataset, ratio, *parse_model_name(name), preset, 0)
+            if (run / BEST_MODEL_NAME).is_file():
+                trained.setdefault(ratio, []).append(name)
+    return trained
 
 
 def read_figure3(path):

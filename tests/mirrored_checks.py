@@ -20,9 +20,9 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import audiosr.models as m  # noqa: E402
-from audiosr.train import experiment, fit  # noqa: E402
-from audiosr.models.layers import PhaseShuffle, ReplicaDropout, replica_seed  # noqa: E402
 from audiosr.models.generator import UNetPreset  # noqa: E402
+from audiosr.models.layers import PhaseShuffle, ReplicaDropout, replica_seed  # noqa: E402
+from audiosr.train import experiment, fit  # noqa: E402
 
 LENGTH = 512
 NO_DROPOUT = UNetPreset(filters=(8, 16), kernel_sizes=(9, 5), dropout=0.0)

@@ -5,8 +5,14 @@ import stat
 
 import pytest
 
-from audiosr.atomic import (atomic_directory, atomic_path, remove_stale_partials, save_atomic, write_json_atomic,
-                            write_text_atomic)
+from audiosr.atomic import (
+    atomic_directory,
+    atomic_path,
+    remove_stale_partials,
+    save_atomic,
+    write_json_atomic,
+    write_text_atomic,
+)
 
 
 def test_success_replaces_the_target_readable_by_others(tmp_path):

@@ -13,6 +13,8 @@ import sys
 
 import pytest
 
+pytestmark = pytest.mark.slow  # every test here runs whole programs
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
@@ -55,11 +57,11 @@ def test_bench_infer_reports_streaming_latency_and_tflite_speed():
         assert re.search(rf"TFLite {quantization}: [\d.]+ / [\d.]+ / [\d.]+ x real time", out), out
 
 
-def test_bench_quality_trains_for_a_step_budget_and_prints_figure3(tmp_path, shared_data):
+def test_bench_quality_trains_for_a_step_budget_and_prints_figure3(tmp_path, test_corpus):
     train, test = tmp_path / "train", tmp_path / "test"
     train.mkdir()
     test.mkdir()
-    librispeech = sorted((shared_data / "speech" / "librispeech").glob("*.flac"))
+    librispeech = sorted((test_corpus / "speech" / "librispeech").glob("*.flac"))
     for path in librispeech[:3]:
         (train / path.name).symlink_to(path)
     (test / librispeech[3].name).symlink_to(librispeech[3])
@@ -76,26 +78,29 @@ def test_bench_quality_trains_for_a_step_budget_and_prints_figure3(tmp_path, sha
         "quality.md", "quality.csv", "quality-soxr.md", "quality-soxr.csv", "quality_per_file_r2.csv"}
 
 
-def test_bench_data_reports_preparation_and_pipeline_rates():
-    out = run_bench("bench_data.py", "--copies=1", "--dense_clips=64", "--num_workers=0", "--batch_size=8",
-                    "--pipeline_batches=2", "--paper_batch=1", "--paper_steps=1", "--mix_ratios=4", "--rounds=2",
-                    "--mix_batches=2", "--fast_steps=1")
-    assert "real time" in out and "clips/s" in out
+def test_bench_data_reports_preparation_and_pipeline_rates(test_corpus):
+    out = run_bench("bench_data.py", f"--shared_data={test_corpus}", "--copies=1", "--dense_clips=64",
+                    "--num_workers=0", "--batch_size=8", "--pipeline_batches=2", "--presets=tiny", "--mix_ratios=4",
+                    "--rounds=2", "--mix_batches=2", "--fast_steps=1")
+    assert "real time" in out and "clips/s" in out and "tiny preset" in out
     assert re.search(r"r=4: pipeline making inputs from the 'real' mix [\d.]+ / [\d.]+ / [\d.]+ clips/s; fast UNet "
                      r"trains on [\d.]+ / [\d.]+ / [\d.]+ clips/s \(batch 16\); the pipeline is [\d.]+ / [\d.]+ / "
                      r"[\d.]+x faster", out), out
 
 
-def test_bench_safety_prints_model_fallback_and_spline_per_input_maker():
-    out = run_bench("bench_safety.py", "--models=speech-r2", "--methods=decimate,soxr", "--max_files=1")
+def test_bench_safety_prints_model_fallback_and_spline_per_input_maker(shared_data):
+    out = run_bench("bench_safety.py", f"--data_root={shared_data}", "--models=speech-r2", "--methods=decimate,soxr",
+                    "--max_files=1")
     rows = [line for line in out.splitlines() if line.startswith("| speech-r2 |")]
     assert [row.split("|")[2].strip() for row in rows] == ["decimate", "soxr"]
     assert rows[0].endswith("| 0 / 1 |") and rows[1].endswith("| 1 / 1 |")  # only the soxr file goes to spline
-    out = run_bench("bench_safety.py", "--calibrate", "--methods=soxr", "--calibration_files=1")
+    out = run_bench("bench_safety.py", f"--data_root={shared_data}", "--calibrate", "--methods=soxr",
+                    "--calibration_files=1")
     assert re.search(r"\| 2 \| soxr \| \d+ \|", out) and re.search(r"\| 4 \| soxr \| \d+ \|", out), out
 
 
-def test_bench_bandwidth_prints_both_tables():
-    out = run_bench("bench_bandwidth.py", "--per_folder=1", "--seconds=5", "--files=4", "--methods=soxr", "--rates=16000")
+def test_bench_bandwidth_prints_both_tables(test_corpus):
+    out = run_bench("bench_bandwidth.py", f"--data_root={test_corpus}", "--per_folder=1", "--seconds=5", "--files=4",
+                    "--methods=soxr", "--rates=16000")
     assert re.search(r"\| speech/vctk \| 48000 \| 1 \| [\d.]+ / [\d.]+ \| 1 / 1 \|", out), out
     assert re.search(r"\| 8000 Hz \| soxr \| [\d./ ]+, 4/4 \| [\d./ ]+, 4/4 \|", out), out

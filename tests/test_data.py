@@ -257,6 +257,7 @@ DISTRIBUTED = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_works_under_a_mirrored_strategy(synthetic_set):
     """In a fresh process: logical devices must be set before TensorFlow starts."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}

@@ -5,7 +5,11 @@ import pathlib
 import subprocess
 import sys
 
+import pytest
+
 from audiosr.data.records import Manifest
+
+pytestmark = pytest.mark.slow  # every test here runs whole programs
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -16,14 +20,14 @@ def run(script, *args, cwd=ROOT, **variables):
                            *args], capture_output=True, text=True, timeout=300, env=env, cwd=cwd)
 
 
-def test_prep_synthetic_and_folder_scripts(tmp_path, shared_data):
+def test_prep_synthetic_and_folder_scripts(tmp_path, test_corpus):
     result = run("prep_synthetic.py", f"--out_dir={tmp_path / 'synthetic'}", "--num_clips=16",
                  "--utterance_seconds=1", "--num_workers=0", "--ratios=2")
     assert result.returncode == 0, result.stderr[-2000:]
     manifest = Manifest.load(tmp_path / "synthetic")
     assert manifest.splits["train"].clips == 16 and manifest.ratios == [2]
 
-    result = run("prep_folder.py", f"--folder={shared_data / 'speech' / 'tts'}", f"--out_dir={tmp_path / 'tts'}",
+    result = run("prep_folder.py", f"--folder={test_corpus / 'speech' / 'tts'}", f"--out_dir={tmp_path / 'tts'}",
                  "--num_clips=6", "--num_workers=0", "--val_fraction=0", "--clip_seconds=0.25")
     assert result.returncode == 0, result.stderr[-2000:]
     assert "train 6" in result.stderr and Manifest.load(tmp_path / "tts").splits["train"].clips == 6

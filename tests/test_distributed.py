@@ -16,6 +16,8 @@ import pytest
 
 from audiosr.train import fit
 
+pytestmark = pytest.mark.slow  # every test here runs whole programs
+
 CHECKS = pathlib.Path(__file__).with_name("mirrored_checks.py")
 
 
@@ -26,7 +28,7 @@ def mirrored(tmp_path_factory):
     done = subprocess.run([sys.executable, str(CHECKS), str(folder)], capture_output=True, text=True, env=env,
                           timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
-    line = next(l for l in done.stdout.splitlines() if l.startswith("RESULT "))
+    line = next(line for line in done.stdout.splitlines() if line.startswith("RESULT "))
     return folder, json.loads(line[len("RESULT "):])
 
 

@@ -14,9 +14,9 @@ import corpus_fixtures
 
 
 @pytest.fixture
-def vctk_zip(tmp_path, shared_data):
-    """A VCTK-0.92-shaped zip archive built from the shared recordings, with its md5."""
-    tree = corpus_fixtures.make_vctk_092(tmp_path / "tree", shared_data) / "VCTK-Corpus-0.92"
+def vctk_zip(tmp_path, test_corpus):
+    """A VCTK-0.92-shaped zip archive built from the test corpus, with its md5."""
+    tree = corpus_fixtures.make_vctk_092(tmp_path / "tree", test_corpus) / "VCTK-Corpus-0.92"
     archive = tmp_path / "VCTK-Corpus-0.92.zip"
     with zipfile.ZipFile(archive, "w") as zf:
         for path in sorted(tree.rglob("*")):

@@ -172,10 +172,10 @@ def test_ctrl_c_is_one_line_exit_130_and_leaves_no_partial_file(capsys, tmp_path
 # ---------------------------------------------------------------- data sets
 
 
-def test_a_broken_symlink_is_listed_among_the_skipped_files(tmp_path, shared_data):
+def test_a_broken_symlink_is_listed_among_the_skipped_files(tmp_path, test_corpus):
     folder = tmp_path / "recordings"
     folder.mkdir()
-    real = shared_data / "speech" / "tts" / "libritts_24k.flac"
+    real = test_corpus / "speech" / "tts" / "libritts_24k.flac"
     os.symlink(real, folder / "good.flac")
     os.symlink(tmp_path / "moved-away.flac", folder / "gone.flac")
     manifest = prepare.prepare_folder(folder, tmp_path / "out", num_clips=4, val_fraction=0.0, num_workers=0,
@@ -206,12 +206,13 @@ PREPARE = textwrap.dedent("""
 """)
 
 
-def test_two_runs_with_the_same_seed_give_byte_identical_shards(tmp_path, shared_data):
+@pytest.mark.slow
+def test_two_runs_with_the_same_seed_give_byte_identical_shards(tmp_path, test_corpus):
     """Protobuf orders a record's features differently in each process unless told otherwise."""
     digests = []
     for run_index in range(2):
         out = tmp_path / f"run{run_index}"
-        subprocess.run([sys.executable, "-c", PREPARE, str(shared_data / "speech" / "tts"), str(out)], check=True,
+        subprocess.run([sys.executable, "-c", PREPARE, str(test_corpus / "speech" / "tts"), str(out)], check=True,
                        env={**os.environ, "PYTHONPATH": str(ROOT), "PYTHONHASHSEED": str(run_index)},
                        capture_output=True, timeout=300)
         shards = sorted(out.glob("*.tfrecord"))
@@ -220,6 +221,7 @@ def test_two_runs_with_the_same_seed_give_byte_identical_shards(tmp_path, shared
     assert digests[0] == digests[1]
 
 
+@pytest.mark.slow
 def test_training_on_an_unfinished_data_set_is_one_line_exit_2_and_writes_nothing(tmp_path):
     data_dir = tmp_path / "unfinished"
     Manifest(name="unfinished", fingerprint="x", created="now", sample_rate=16000, clip_samples=2048,
@@ -255,6 +257,7 @@ def test_require_finite_floats_refuses_nan_and_inf_and_keeps_finite_and_unset_va
             fv(["app", f"--rate={bad}"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("script, output, flag", [("data_prep/prep_synthetic.py", "--out_dir", "--clip_seconds=nan"),
                                                   ("experiments/train.py", "--logdir", "--learning_rate=inf")])
 def test_a_non_finite_float_flag_stops_an_app_in_one_line_before_any_work(tmp_path, script, output, flag):

@@ -6,20 +6,19 @@ import pytest
 from scipy import signal
 
 from audiosr import inference
-from audiosr.data.synthetic import generate_clips
-from audiosr.models import losses
 from audiosr.audio_io import load_audio
-from audiosr.models.layers import KnownBand, PhaseSplit1D, SubPixel1D
+from audiosr.data.synthetic import generate_clips
 from audiosr.lowres import simulate_lowres
-from audiosr.models import build_fast_generator, build_model, length_multiple
+from audiosr.models import build_fast_generator, build_model, length_multiple, losses
+from audiosr.models.layers import KnownBand, PhaseSplit1D, SubPixel1D
 from audiosr.train.distribute import set_precision
 
-SPEECH = "speech/librispeech/1502-122615-0000.flac"
+SPEECH = "speech/librispeech/1502-122615-0000.flac"  # 16 kHz, 6 s
 
 
 @pytest.fixture(scope="module")
-def speech(shared_data):
-    return load_audio(shared_data / SPEECH, target_rate=16000)[0]
+def speech(test_corpus):
+    return load_audio(test_corpus / SPEECH, target_rate=16000)[0]
 
 
 def busy(model, seed=0):
@@ -137,6 +136,7 @@ def test_stft_loss_is_zero_only_for_equal_signals():
     assert float(losses.multi_resolution_stft_loss(y, 0.5 * y)) > 0.3
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["unet", "wgan"])
 def test_fast_preset_trains(kind):
     rng = np.random.default_rng(3)

@@ -16,9 +16,9 @@ import tensorflow_hub as hub
 
 import audiosr.models as m
 from audiosr import features, lowres
-from audiosr.models import losses
 from audiosr.data import synthetic
 from audiosr.features import vggish
+from audiosr.models import losses
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 HALF_SECOND = 8192  # a 0.5 s training clip (a multiple of every preset's length_multiple)
@@ -224,6 +224,7 @@ def test_content_loss_gradients_reach_every_generator_weight(content_network, sp
     assert not content_network.trainable_weights
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["unet", "gan", "wgan"])
 def test_content_models_train_end_to_end(kind, content_network, spline_pairs):
     x, y = (a[:12, :FIT_LENGTH] for a in spline_pairs)
@@ -241,6 +242,7 @@ def test_content_models_train_end_to_end(kind, content_network, spline_pairs):
     assert any(np.abs(a - b).max() > 0 for a, b in zip(before, model.generator.get_weights()))
 
 
+@pytest.mark.slow
 def test_train_features_app_prepares_a_folder_and_skips_a_corrupt_file(tmp_path):
     from audiosr.audio_io import write_audio_atomic
 

@@ -3,8 +3,8 @@ import pytest
 import tensorflow as tf
 
 import audiosr.models as m
-from audiosr.models.layers import SubPixel1D
 from audiosr.models import flops
+from audiosr.models.layers import SubPixel1D
 
 LENGTH = 1024
 
@@ -33,8 +33,12 @@ def traced_forward(network, length):
     return flops.graph_flops(graph)
 
 
+def uncompiled(kind, **kwargs):
+    return m.build_model(kind, 2, preset="tiny", input_length=LENGTH, discriminator_filters=4, seed=0, **kwargs)
+
+
 def compiled(kind, **kwargs):
-    model = m.build_model(kind, 2, preset="tiny", input_length=LENGTH, discriminator_filters=4, seed=0, **kwargs)
+    model = uncompiled(kind, **kwargs)
     model.compile(optimizer=keras.optimizers.Adam(1e-3))
     return model
 
@@ -49,7 +53,8 @@ def test_layer_count_matches_hand_count():
 
 def test_cpu_and_paper_presets_cost_what_the_study_says():
     assert round(flops.forward_flops(m.build_audiounet("cpu"), (1, 8192, 1)) / 1e9, 2) == 3.54
-    paper = m.build_audiounet("paper")
+    with flops.zero_weights():  # shapes are all the count needs
+        paper = m.build_audiounet("paper")
     assert paper.count_params() == 70_977_154
     by_layer = flops.forward_flops_by_layer(paper, (1, 8192, 1))
     total = sum(by_layer.values())
@@ -151,6 +156,19 @@ def test_low_rate_input_generator():
     counted = flops.train_step_flops(model, LENGTH)
     assert counted.generator_forward == 2 * 9 * 1 * 2 * (LENGTH // 2)
     assert counted.total == 2 * counted.generator_forward  # forward + weight gradient, no input gradient
+
+
+def test_zero_weights_builds_what_the_initializers_would_and_leaves_later_builds_alone():
+    """A network built with zero weights has the same weights, FLOPs and training-step count as a drawn one."""
+    with flops.zero_weights():
+        zero = uncompiled("unet")
+    drawn = uncompiled("unet")
+    assert [w.shape for w in zero.weights] == [w.shape for w in drawn.weights]
+    assert all(not w.numpy().any() for w in zero.weights)
+    for model in (zero, drawn):
+        model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    assert flops.train_step_flops(zero, LENGTH) == flops.train_step_flops(drawn, LENGTH)
+    assert any(w.numpy().any() for w in m.build_audiounet("tiny").weights)  # drawn again outside the block
 
 
 def test_uncountable_layer_and_uncompiled_model_are_refused():

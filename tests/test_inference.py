@@ -13,7 +13,7 @@ from audiosr.lowres import simulate_lowres
 from audiosr.metrics import snr
 from audiosr.models import build_model
 
-SPEECH = "speech/librispeech/1502-122615-0000.flac"  # 16 kHz, 15.5 s
+SPEECH = "speech/librispeech/1502-122615-0000.flac"  # 16 kHz, 6 s
 
 
 @pytest.fixture(scope="module")
@@ -30,8 +30,8 @@ def tiny(models):
 
 
 @pytest.fixture(scope="module")
-def speech(shared_data):
-    return load_audio(shared_data / SPEECH, target_rate=16000)[0]
+def speech(test_corpus):
+    return load_audio(test_corpus / SPEECH, target_rate=16000)[0]
 
 
 def one_pass(model, x):
@@ -141,8 +141,8 @@ def test_file_pipeline_equals_in_memory_enhancement(tiny, speech, tmp_path):
         ("music/loop_breakbeat.flac", 2, 44100),
     ],
 )
-def test_real_recordings_at_any_rate_come_out_at_16_khz(tiny, shared_data, tmp_path, relative, channels, rate):
-    source = shared_data / relative
+def test_real_recordings_at_any_rate_come_out_at_16_khz(tiny, test_corpus, tmp_path, relative, channels, rate):
+    source = test_corpus / relative
     out_path = tmp_path / "out.flac"
     info = inference.upsample_file(tiny, source, out_path, subtype="PCM_24", format="FLAC")
     out = soundfile.info(out_path)
@@ -193,6 +193,7 @@ def _upsample_peak_bytes(model, source, target):
         tracemalloc.stop()
 
 
+@pytest.mark.slow
 def test_five_minute_recording_streams_in_constant_memory(tiny, speech, tmp_path):
     low = resample(speech, 16000, 8000)
     minutes = {}

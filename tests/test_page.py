@@ -3,10 +3,10 @@
 import html.parser
 import pathlib
 
+import browser
 import pytest
 import soundfile
 
-import browser
 from audiosr import cli
 
 

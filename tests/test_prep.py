@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from audiosr.data import corpora, pipeline, prepare
 from audiosr.audio_io import load_audio
-from audiosr.lowres import simulate_lowres
+from audiosr.data import corpora, pipeline, prepare
 from audiosr.data.records import DataSetError, Manifest, write_shard_atomic
+from audiosr.lowres import simulate_lowres
 
 import corpus_fixtures
 
@@ -43,10 +43,10 @@ def shard_bytes(data_dir):
 
 
 @pytest.fixture(scope="module")
-def speech_set(tmp_path_factory, shared_data):
-    """The shared VCTK recordings as a plain folder -> a small train/val set."""
+def speech_set(tmp_path_factory, test_corpus):
+    """The test corpus' VCTK recordings as a plain folder -> a small train/val set."""
     out = tmp_path_factory.mktemp("speech") / "set"
-    prepare.prepare_folder(shared_data / "speech" / "vctk", out, num_clips=120, val_fraction=0.2, seed=3,
+    prepare.prepare_folder(test_corpus / "speech" / "vctk", out, num_clips=120, val_fraction=0.2, seed=3,
                         num_workers=0, shard_size=50, progress=False)
     return out
 
@@ -87,8 +87,8 @@ def test_lowres_has_no_energy_above_the_low_nyquist(speech_set):
     clips = read_records(speech_set, "train")
     for ratio in (2, 4):
         above = freqs > 8000 / ratio
-        power = lambda key: np.array([np.abs(np.fft.rfft(c[key] * window)) ** 2 for c in clips])
-        low, high = power(f"lowres_{ratio}"), power("high")
+        low, high = (np.array([np.abs(np.fft.rfft(c[key] * window)) ** 2 for c in clips])
+                     for key in (f"lowres_{ratio}", "high"))
         # most of the target's upper band is missing from the input ...
         assert low[:, above].sum() < 0.1 * high[:, above].sum()
         # ... and what is left there (spline images) is a tiny part of the input
@@ -104,8 +104,8 @@ def test_silent_clips_are_rejected(speech_set):
         assert clip_db >= threshold_db - 0.01
 
 
-def test_workers_give_the_same_bytes_as_inline(tmp_path, shared_data):
-    folder = shared_data / "speech" / "tts"
+def test_workers_give_the_same_bytes_as_inline(tmp_path, test_corpus):
+    folder = test_corpus / "speech" / "tts"
     kwargs = dict(num_clips=24, val_fraction=0.0, seed=1, shard_size=10, progress=False)
     prepare.prepare_folder(folder, tmp_path / "inline", num_workers=0, **kwargs)
     prepare.prepare_folder(folder, tmp_path / "pool", num_workers=2, **kwargs)
@@ -114,8 +114,8 @@ def test_workers_give_the_same_bytes_as_inline(tmp_path, shared_data):
     assert inline == pooled
 
 
-def test_vctk_092_multi_speaker_splits_are_speaker_disjoint(tmp_path, shared_data):
-    root = corpus_fixtures.make_vctk_092(tmp_path / "vctk", shared_data)
+def test_vctk_092_multi_speaker_splits_are_speaker_disjoint(tmp_path, test_corpus):
+    root = corpus_fixtures.make_vctk_092(tmp_path / "vctk", test_corpus)
     out = tmp_path / "multi"
     manifest = prepare.prepare_vctk(root, out, num_clips=60, num_val_speakers=2, seed=0, num_workers=0,
                                  progress=False)
@@ -133,8 +133,8 @@ def test_vctk_092_multi_speaker_splits_are_speaker_disjoint(tmp_path, shared_dat
     assert len(speakers["val"]) == 2 and len(speakers["train"]) >= 3
 
 
-def test_vctk_single_speaker_and_old_layout(tmp_path, shared_data):
-    root = corpus_fixtures.make_vctk_080(tmp_path / "old", shared_data)
+def test_vctk_single_speaker_and_old_layout(tmp_path, test_corpus):
+    root = corpus_fixtures.make_vctk_080(tmp_path / "old", test_corpus)
     sources, skipped, info = corpora.vctk_sources(root, mode="single", num_val_utterances=2,
                                                   num_test_utterances=2)
     assert info["layout"] == "0.80" and not skipped
@@ -146,8 +146,8 @@ def test_vctk_single_speaker_and_old_layout(tmp_path, shared_data):
     assert {pathlib.Path(s["path"]).parent.name for s in manifest.sources} == {"p225"}
 
 
-def test_fma_layout_uses_metadata_splits_and_genres(tmp_path, shared_data):
-    root = corpus_fixtures.make_fma(tmp_path / "fma", shared_data)
+def test_fma_layout_uses_metadata_splits_and_genres(tmp_path, test_corpus):
+    root = corpus_fixtures.make_fma(tmp_path / "fma", test_corpus)
     manifest = prepare.prepare_fma(root, tmp_path / "out", num_clips=40, num_workers=0, progress=False)
     assert manifest.info["subset"] == "fma_medium" and manifest.info["split_method"].startswith("fma_metadata")
     by_track = {int(s["group"]): s for s in manifest.sources}
@@ -163,11 +163,11 @@ def test_fma_layout_uses_metadata_splits_and_genres(tmp_path, shared_data):
         assert all(by_track[int(t)]["split"] == split for t in tracks)
 
 
-def test_bad_files_are_skipped_and_listed(tmp_path, shared_data):
+def test_bad_files_are_skipped_and_listed(tmp_path, test_corpus):
     folder = tmp_path / "mixed"
-    reasons = corpus_fixtures.plant_bad_files(folder, shared_data)
-    for name in ("p257_167.flac", "nuwave2_8k__sample_2.flac"):
-        os.symlink(shared_data / "speech" / "vctk" / name, folder / name)
+    reasons = corpus_fixtures.plant_bad_files(folder, test_corpus)
+    for name in ("p257_167.flac", "p243_023.flac"):
+        os.symlink(test_corpus / "speech" / "vctk" / name, folder / name)
     out = tmp_path / "out"
     manifest = prepare.prepare_folder(folder, out, num_clips=40, val_fraction=0.0, num_workers=0, shard_size=16,
                                    progress=False)
@@ -180,7 +180,7 @@ def test_bad_files_are_skipped_and_listed(tmp_path, shared_data):
     good = {i for i, s in enumerate(manifest.sources) if pathlib.Path(s["path"]).name not in skipped}
     assert {c["source"] for c in read_records(out, "train")} <= good
     assert {pathlib.Path(p).name for p in pipeline.split_sources(out, "train")} == {
-        "p257_167.flac", "nuwave2_8k__sample_2.flac"}
+        "p257_167.flac", "p243_023.flac"}
 
 
 def test_folder_without_audio_is_a_clear_error(tmp_path):
@@ -193,15 +193,15 @@ def test_folder_without_audio_is_a_clear_error(tmp_path):
         prepare.prepare_folder(tmp_path / "missing", tmp_path / "out", num_clips=10, num_workers=0)
 
 
-def test_all_files_unusable_is_a_clear_error(tmp_path, shared_data):
-    corpus_fixtures.plant_bad_files(tmp_path / "bad", shared_data)
+def test_all_files_unusable_is_a_clear_error(tmp_path, test_corpus):
+    corpus_fixtures.plant_bad_files(tmp_path / "bad", test_corpus)
     with pytest.raises(corpora.NoAudioError, match="no usable training audio"):
         prepare.prepare_folder(tmp_path / "bad", tmp_path / "out", num_clips=10, val_fraction=0.0, num_workers=0,
                             progress=False)
 
 
-def test_interrupted_run_resumes_to_identical_shards(tmp_path, shared_data, monkeypatch, dead_pid):
-    folder = shared_data / "speech" / "vctk"
+def test_interrupted_run_resumes_to_identical_shards(tmp_path, test_corpus, monkeypatch, dead_pid):
+    folder = test_corpus / "speech" / "vctk"
     kwargs = dict(num_clips=64, val_fraction=0.2, seed=5, shard_size=16, num_workers=0, progress=False)
     prepare.prepare_folder(folder, tmp_path / "straight", **kwargs)
 
@@ -248,8 +248,8 @@ def test_a_shard_is_never_half_written(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_other_parameters_in_the_same_folder(tmp_path, shared_data):
-    folder = shared_data / "speech" / "tts"
+def test_other_parameters_in_the_same_folder(tmp_path, test_corpus):
+    folder = test_corpus / "speech" / "tts"
     kwargs = dict(val_fraction=0.0, num_workers=0, progress=False)
     prepare.prepare_folder(folder, tmp_path / "out", num_clips=8, **kwargs)
     with pytest.raises(FileExistsError, match="different preparation"):
@@ -258,8 +258,8 @@ def test_other_parameters_in_the_same_folder(tmp_path, shared_data):
     assert manifest.splits["train"].clips == 9 and len(read_records(tmp_path / "out", "train")) == 9
 
 
-def test_music_in_stereo_vorbis_and_clip_parameters(tmp_path, shared_data):
-    manifest = prepare.prepare_folder(shared_data / "music", tmp_path / "out", num_clips=12, ratios=(4,),
+def test_music_in_stereo_vorbis_and_clip_parameters(tmp_path, test_corpus):
+    manifest = prepare.prepare_folder(test_corpus / "music", tmp_path / "out", num_clips=12, ratios=(4,),
                                    clip_seconds=0.25, val_fraction=0.0, num_workers=0, progress=False)
     assert manifest.ratios == [4] and manifest.clip_samples == 4000
     assert {s["channels"] for s in manifest.sources} == {1, 2}

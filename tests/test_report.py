@@ -21,9 +21,9 @@ from absl import flags
 from audiosr import features
 from audiosr.data import prepare
 from audiosr.evaluation import reporting
+from audiosr.models.naming import model_label, parse_model_name
 from audiosr.train import distribute, fit
 from audiosr.train.history import read_history
-from audiosr.models.naming import model_label, parse_model_name
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SIX_MODELS = ("unet", "unet-c", "gan", "gan-c", "wgan", "wgan-c")
@@ -80,6 +80,7 @@ def trained(study):
     return histories
 
 
+@pytest.mark.slow
 def test_each_model_trains_one_epoch_into_its_own_run_folder(trained):
     for name, (run_dir, history) in trained.items():
         assert run_dir.name == f"tiny-r2-{name}-tiny-s0"
@@ -113,6 +114,7 @@ def killed_and_resumed(study):
     return run_dir, killed_at, resumed
 
 
+@pytest.mark.slow
 def test_a_killed_training_resumes_with_the_same_command(killed_and_resumed):
     run_dir, killed_at, resumed = killed_and_resumed
     assert 1 <= killed_at < 6
@@ -126,6 +128,7 @@ def test_a_killed_training_resumes_with_the_same_command(killed_and_resumed):
     assert sorted(os.listdir(run_dir / "checkpoints")) == ["epoch-0006.weights.h5", "state.json"]
 
 
+@pytest.mark.slow
 def test_report_writes_figure3_and_figures_with_finite_numbers(study, trained, killed_and_resumed):
     root, data_dir, _ = study
     report_app = load_app("report")
@@ -171,6 +174,7 @@ def test_report_writes_figure3_and_figures_with_finite_numbers(study, trained, k
         assert f"-{label}.wav" in page, label
 
 
+@pytest.mark.slow
 def test_training_app_refuses_a_run_folder_with_other_settings(study, trained):
     root, _, common = study
     train_app = load_app("train")
@@ -247,6 +251,7 @@ def test_read_history_and_validation_curves(tmp_path):
     assert plotted == ["A"] and (tmp_path / "curves.png").read_bytes().startswith(PNG_MAGIC)
 
 
+@pytest.mark.slow
 def test_state_json_is_plain_json(study, trained):
     run_dir, _ = trained["wgan"]
     state = json.loads((run_dir / "checkpoints" / "state.json").read_text())

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import soundfile
 
-from audiosr.evaluation import scoring
 from audiosr.audio_io import AudioFileError, load_audio
 from audiosr.baselines import sinc_upsample
+from audiosr.evaluation import scoring
 from audiosr.inference import enhance
 from audiosr.lowres import decimate, simulate_lowres
 from audiosr.metrics import lsd, snr
@@ -24,8 +24,8 @@ def tiny():
 
 
 @pytest.fixture
-def references(shared_data):
-    return [shared_data / name for name in REFERENCES]
+def references(test_corpus):
+    return [test_corpus / name for name in REFERENCES]
 
 
 def identity_model(ratio=2):

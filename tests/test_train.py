@@ -14,9 +14,9 @@ import tensorflow as tf
 import audiosr.models as m
 from audiosr import lowres
 from audiosr.data import synthetic
+from audiosr.models.generator import UNetPreset
 from audiosr.train import distribute, experiment, fit
 from audiosr.train.callbacks import NonFiniteLossError, StepBudget, TimeBudget
-from audiosr.models.generator import UNetPreset
 from audiosr.train.history import read_history
 
 LENGTH = 512
@@ -87,6 +87,7 @@ def test_a_set_prepared_at_another_rate_is_refused_before_anything_is_written(tm
 
 # With dropout too: the checkpoint holds the seed generators' states, so the
 # resumed run draws the masks the uninterrupted one drew.
+@pytest.mark.slow
 @pytest.mark.parametrize("preset", [NO_DROPOUT, "tiny"])
 def test_resumed_unet_run_equals_an_uninterrupted_one(tmp_path, clips, preset):
     straight = make_model("unet", preset)
@@ -136,6 +137,7 @@ def killed_and_resumed(request, tmp_path_factory, clips):
     return kind, run, first, restored, second, history
 
 
+@pytest.mark.slow
 def test_adversarial_runs_resume_both_optimizers(killed_and_resumed):
     kind, run, first, restored, second, history = killed_and_resumed
     assert restored["epochs"] == 1
@@ -149,6 +151,7 @@ def test_adversarial_runs_resume_both_optimizers(killed_and_resumed):
     assert "adv" in history and ("critic_loss" if kind == "wgan" else "d_loss") in history
 
 
+@pytest.mark.slow
 def test_tensorboard_gets_every_loss_term_audio_and_spectrograms(killed_and_resumed):
     kind, run, *_ = killed_and_resumed
     tags = {}
@@ -184,6 +187,7 @@ def test_non_finite_loss_stops_with_a_clear_error_and_keeps_the_last_checkpoint(
     assert all(np.isfinite(w).all() for w in restored.get_weights())
 
 
+@pytest.mark.slow
 def test_finished_run_is_left_alone_and_more_epochs_continue_it(tmp_path, clips):
     run = tmp_path / "done"
     fit.fit_run(make_model("unet"), dataset(clips), run, 1, val_data=dataset(clips), verbose=0)
@@ -242,11 +246,12 @@ MULTI_WORKER_SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_multi_worker_strategy_trains_as_a_single_local_worker_without_tf_config(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "TF_CONFIG"}
     done = subprocess.run([sys.executable, "-c", MULTI_WORKER_SCRIPT, str(tmp_path / "run")], capture_output=True,
                           text=True, env={**env, "TF_CPP_MIN_LOG_LEVEL": "2"}, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
-    result = json.loads(next(l for l in done.stdout.splitlines() if l.startswith("RESULT "))[len("RESULT "):])
+    result = json.loads(next(line for line in done.stdout.splitlines() if line.startswith("RESULT "))[len("RESULT "):])
     assert result == {"multi_worker": True, "replicas": 1, "epochs": 1}
     assert (tmp_path / "run" / "best.keras").is_file()

@@ -7,10 +7,16 @@ discriminator, and the three trainable super-resolution models.
 
 from audiosr.models.discriminator import build_discriminator
 from audiosr.models.generator import (
-    PRESETS, FastPreset, UNetPreset, build_audiounet, build_fast_generator, build_generator, get_preset,
+    PRESETS,
+    FastPreset,
+    UNetPreset,
+    build_audiounet,
+    build_fast_generator,
+    build_generator,
+    get_preset,
     length_multiple,
 )
-from audiosr.models.sr_models import GANSR, DistributedCompileError, UNetSR, WGANSR, check_compile_options
+from audiosr.models.sr_models import GANSR, WGANSR, DistributedCompileError, UNetSR, check_compile_options
 
 MODEL_CLASSES = {"unet": UNetSR, "gan": GANSR, "wgan": WGANSR}
 

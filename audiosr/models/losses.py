@@ -93,7 +93,7 @@ def multi_resolution_stft_loss(y_true, y_pred, resolutions=STFT_RESOLUTIONS, eps
     y_true, y_pred = ops.squeeze(y_true, -1), ops.squeeze(y_pred, -1)
     total = 0.0
     for n_fft, hop in resolutions:
-        def magnitude(x):
+        def magnitude(x, n_fft=n_fft, hop=hop):
             real, imag = ops.stft(x, n_fft, hop, n_fft, window="hann", center=True)
             return ops.sqrt(ops.square(real) + ops.square(imag) + epsilon)
 

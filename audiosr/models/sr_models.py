@@ -32,11 +32,11 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from audiosr.models import losses
-from audiosr.models.layers import replica_seed
 from audiosr.lowres import SAMPLE_RATE
 from audiosr.metrics import lsd_per_example, snr_per_example
+from audiosr.models import losses
 from audiosr.models.generator import length_multiple
+from audiosr.models.layers import replica_seed
 
 
 class DistributedCompileError(ValueError):

@@ -1,66 +1,17 @@
-"""Pretrained models shipped inside the package, and the recipe that made them.
+"""The models shipped inside the package: list them, find their files, describe them.
 
 Each shipped model is ``<name>.keras`` (float32 weights, an inference-only
-UNetSR) beside ``<name>.json`` (ratio, rates, training data, the flags it was
-trained with, held-out scores) in this folder. A source checkout reproduces
-them from the public recordings in ``../shared/data`` (``make pretrained``):
-:func:`training_sources` splits those recordings with the held-out set below
-left out for scoring, and :func:`export` turns a trained run into a small
-inference model.
+UNetSR) beside ``<name>.json`` (ratio, rates, how it was trained, on what,
+who was held out, held-out scores per input maker) and ``<name>.md``, its
+model card. How they are made is the training recipe's business
+(:mod:`audiosr.train.recipe`, ``experiments/export_pretrained.py``,
+``make pretrained``); this module only reads what it wrote.
 """
 
-import fnmatch
 import json
 import os
 
-from audiosr.atomic import write_json_atomic
-from audiosr.data.corpora import Source, audio_in_folder
-
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
-
-# Recordings never trained on, scored for the tables (paths relative to the data root, shell patterns).
-HELD_OUT = {
-    "speech": (
-        "speech/vctk/nuwave_single_*",  # VCTK p225
-        "speech/vctk/p257_*",
-        "speech/librispeech/1502-*", "speech/librispeech/1926-*",
-        "speech/librispeech/7302-*", "speech/librispeech/8580-*",
-    ),
-    "music": (
-        "music/*Sugar_Plum_Fairy*", "music/guit_e_slide.*", "music/loop_breakbeat.*",
-    ),
-}
-CORPORA = {"speech": "VCTK, LibriSpeech, LibriTTS, HiFi-TTS",
-           "music": "Kevin MacLeod, Karissa Hobbs, Sonic Pi CC0 guitar and drum loops"}
-# Validation (best-epoch choice): one file per corpus, also never trained on.
-VALIDATION = {
-    "speech": ("speech/librispeech/2391-*", "speech/vctk/nuwave2_8k__sample_2.*"),
-    "music": ("music/guit_harmonics.*",),
-}
-
-
-def _matches(relative, patterns):
-    return any(fnmatch.fnmatch(relative, pattern) for pattern in patterns)
-
-
-def training_sources(data_root, domain):
-    """``(sources, skipped)`` of ``domain`` ("speech" or "music") under ``data_root``: held-out files in "test".
-
-    ``skipped`` lists what is not usable audio (other files, broken links) with its reason.
-    """
-    if domain not in HELD_OUT:
-        raise ValueError(f"unknown domain {domain!r}; choose from {sorted(HELD_OUT)}")
-    audio, skipped = audio_in_folder(os.path.join(data_root, domain))
-    sources = []
-    for path in audio:
-        relative = os.path.relpath(path, data_root)
-        split = ("test" if _matches(relative, HELD_OUT[domain])
-                 else "val" if _matches(relative, VALIDATION[domain]) else "train")
-        sources.append(Source(path, split, relative))
-    return sources, skipped
-
-
-# ------------------------------------------------------------------ the shipped models
 
 
 def catalog():
@@ -81,6 +32,15 @@ def model_path(name_or_path):
     return os.fspath(name_or_path)
 
 
+def model_card(name):
+    """The model card (markdown) of the shipped model ``name``, or None for anything else."""
+    path = os.path.join(PACKAGE_DIR, f"{name}.md")
+    if name not in catalog() or not os.path.isfile(path):
+        return None
+    with open(path, encoding="utf-8") as handle:
+        return handle.read()
+
+
 def candidates(domain="speech"):
     """The shipped ``domain`` models as :class:`audiosr.planning.Candidate` objects: what ``audiosr upsample``
     chooses from when no model is named (:func:`audiosr.planning.plan` decides which, from the file's band)."""
@@ -91,49 +51,3 @@ def candidates(domain="speech"):
     if not models:
         raise ValueError(f"no shipped {domain} model")
     return tuple(models)
-
-
-def export(trained_path, name, domain, ratio, preset="fast", out_dir=PACKAGE_DIR, data_root=None, progress=False):
-    """Write ``<name>.keras`` and ``<name>.json`` in ``out_dir`` from a trained model file.
-
-    A clean inference model (UNetSR around a freshly built ``preset``
-    generator) gets the trained generator's weights, so nothing of the
-    training classes (discriminator, optimizer state, loss settings) ships.
-    With ``data_root``, the held-out recordings of ``domain`` are scored
-    (whole files, model vs spline) into the metadata. Returns the metadata.
-    """
-    from audiosr.evaluation.scoring import score_references, summarize
-    from audiosr.inference import load_model
-    from audiosr.models import UNetSR, build_generator
-    from audiosr.train.fit import HISTORY_NAME, SETTINGS_NAME
-    from audiosr.atomic import save_atomic
-
-    trained = load_model(trained_path)
-    if trained.ratio != ratio:
-        raise ValueError(f"{trained_path} upsamples x{trained.ratio}, not x{ratio}")
-    generator = build_generator(preset, ratio)
-    generator.set_weights(trained.generator.get_weights())
-    model = UNetSR(generator, ratio=ratio, sample_rate=trained.sample_rate, name=name)
-    os.makedirs(out_dir, exist_ok=True)
-    save_atomic(model.save, os.path.join(out_dir, f"{name}.keras"))
-    meta = {
-        "name": name, "domain": domain, "ratio": ratio, "preset": preset,
-        "input_rate": trained.sample_rate / ratio, "output_rate": trained.sample_rate,
-        "parameters": generator.count_params(),
-        "training_data": f"{domain} recordings of ../shared/data ({CORPORA[domain]})",
-        "held_out": list(HELD_OUT[domain]),
-    }
-    run_dir = os.path.dirname(os.path.abspath(trained_path))
-    if os.path.isfile(os.path.join(run_dir, SETTINGS_NAME)):  # a run of experiments/train.py: how it was trained
-        with open(os.path.join(run_dir, SETTINGS_NAME), encoding="utf-8") as handle:
-            meta["training_flags"] = handle.read().split()
-        with open(os.path.join(run_dir, HISTORY_NAME), encoding="utf-8") as handle:
-            meta["epochs_run"] = sum(1 for _ in handle) - 1  # the run may stop before --epochs
-    if data_root is not None:
-        sources, _ = training_sources(data_root, domain)
-        paths = [s.path for s in sources if s.split == "test"]
-        summary = summarize(score_references(paths, ratio, {"model": model}, progress=progress))
-        meta["scores"] = {method: {key: round(value, 3) for key, value in values.items()}
-                          for method, values in summary.items()}
-    write_json_atomic(os.path.join(out_dir, f"{name}.json"), meta)
-    return meta

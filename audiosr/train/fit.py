@@ -42,10 +42,10 @@ import keras
 import numpy as np
 
 from audiosr.atomic import atomic_path, remove_stale_partials, save_atomic, write_text_atomic
+from audiosr.lowres import SAMPLE_RATE
 from audiosr.train.callbacks import AudioSampleLogger, StopOnNonFiniteLoss
 from audiosr.train.distribute import broadcast_from_chief, is_chief, wait_for_all_workers, worker_count, write_dir
 from audiosr.train.history import read_history
-from audiosr.lowres import SAMPLE_RATE
 
 LOGGER = logging.getLogger("audiosr")
 # The files of a run folder that others read (the layout above).
