@@ -171,6 +171,7 @@ def test_every_training_flag_is_a_run_setting():
         assert fv[field.name].help.endswith(field.metadata["help"])  # enum flags add <choice|...>: before it
 
 
+@pytest.mark.slow
 def test_a_default_changed_in_run_settings_reaches_help_bench_and_flags_txt(tmp_path):
     """One edit of RunSettings in a copy of the package: train.py --helpfull, bench_quality's settings and a
     run's flags.txt all follow it."""
@@ -195,12 +196,12 @@ def test_a_default_changed_in_run_settings_reaches_help_bench_and_flags_txt(tmp_
                    "--preset=tiny", "--epochs=1", "--batch_size=2", "--steps_per_epoch=1", "--validation_steps=1",
                    "--verbose=0", f"--logdir={tmp_path / 'runs'}"], 0),
     }
-    running = {name: subprocess.Popen([sys.executable, *map(str, args)], cwd=copy, env=env, stdout=subprocess.PIPE,
-                                      stderr=subprocess.PIPE, text=True) for name, (args, _) in commands.items()}
     out = {}
-    for name, process in running.items():  # side by side: each spends most of its time importing TensorFlow
-        out[name], errors = process.communicate(timeout=300)
-        assert process.returncode == commands[name][1], errors[-2000:]
+    for name, (args, status) in commands.items():
+        done = subprocess.run([sys.executable, *map(str, args)], cwd=copy, env=env, capture_output=True, text=True,
+                              timeout=300)
+        assert done.returncode == status, done.stderr[-2000:]
+        out[name] = done.stdout
 
     assert re.search(r"--lambda_adv: .*\n\s+\(default: '0.25'\)", out["help"])
     assert "lambda_adv=0.25," in out["bench"] and "preset='cpu'," in out["bench"]  # and the benchmark's own choices

@@ -161,13 +161,15 @@ def test_an_input_maker_that_cannot_make_the_rate_is_refused(synthetic_set):
 
 
 def test_where_a_prepared_set_lives(tmp_path, monkeypatch):
-    """data/ of the checkout, from any working folder; $AUDIOSR_DATA_ROOT elsewhere."""
+    """data/ of the checkout the package runs from, whatever the working folder; $AUDIOSR_DATA_ROOT elsewhere."""
     root = pathlib.Path(__file__).resolve().parents[1]
-    env = {**{k: v for k, v in os.environ.items() if k != "AUDIOSR_DATA_ROOT"}, "PYTHONPATH": str(root)}
-    elsewhere = subprocess.run([sys.executable, "-c", "from audiosr.data import pipeline; "
-                                "print(pipeline.dataset_dir('vctk'))"], cwd=tmp_path, env=env, capture_output=True,
-                               text=True, check=True).stdout.strip()
-    assert elsewhere == str(root / "data" / "vctk")  # this checkout's package, run from another folder
+    monkeypatch.delenv("AUDIOSR_DATA_ROOT", raising=False)
+    found = []
+    for folder in (root, tmp_path):
+        monkeypatch.chdir(folder)
+        found.append(pipeline.dataset_dir("vctk"))
+    installed = os.path.join(os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share"), "audiosr")
+    assert found[0] == found[1] == os.path.join(str(root / "data") if pipeline.CHECKOUT == root else installed, "vctk")
     monkeypatch.setenv("AUDIOSR_DATA_ROOT", str(tmp_path / "sets"))
     assert pipeline.dataset_dir("vctk") == str(tmp_path / "sets" / "vctk")
     assert [pipeline.dataset_name("vctk", mode) for mode in ("multi", "single")] == ["vctk", "vctk-single"]
