@@ -70,8 +70,7 @@ def setting(default, help, **flag_options):
 
 @dataclasses.dataclass(frozen=True)
 class RunSettings:
-    """Everything that defines a training run, and the one place its defaults are written: the study's (WGAN,
-    paper preset, 50 epochs of Adam at 1e-4, lambda_adv 0.01, 5 critic steps, clipping at 0.01, VGGish).
+    """Everything that defines a training run, and the one place its defaults are written: the study's.
 
     experiments/train.py defines one flag per field (name, type, default and
     help from here); the demo and bench/bench_quality.py start from these
@@ -83,9 +82,9 @@ class RunSettings:
     model: str = setting("wgan", "Model: AudioUNet alone, GAN or WGAN.", choices=tuple(MODEL_CLASSES))
     ratio: int = setting(2, "Upsampling ratio r.", choices=SUPPORTED_RATIOS)
     dataset: str = setting("vctk", "Name of the data set (names the run).")
-    data_dir: str | None = setting(None, "Prepared data set folder (default: the set named by the data set name "
-                                   "in the data folder, where data_prep/ writes it: data/ of the checkout, or "
-                                   "$AUDIOSR_DATA_ROOT; audiosr.data.pipeline.dataset_dir).")
+    data_dir: str | None = setting(None, "Prepared data set folder (default: the set called --dataset where "
+                                   "data_prep/ writes it, data/ of the checkout or $AUDIOSR_DATA_ROOT: "
+                                   "audiosr.data.pipeline.dataset_dir).")
     lowres: str = setting(STUDY_METHOD, "How the low-rate inputs are made, for training and validation: decimate "
                           f"(the study's: the inputs stored in the set), a mix ({', '.join(MIXES)}) or a comma list "
                           f"of methods ({', '.join(METHODS)}), one drawn per clip; see docs/input-makers.md.")
@@ -99,8 +98,8 @@ class RunSettings:
     epochs: int = setting(50, "Epochs to train (a finished run given more epochs goes on).", lower_bound=1)
     learning_rate: float = setting(1e-4, "Adam learning rate (generator and discriminator).")
     batch_size: int = setting(64, "Global batch size, split across replicas. The learning rate is used as given: "
-                              "with N replicas, to keep 64 clips per replica pass N x 64 and scale the learning "
-                              "rate by N too (the linear rule).", lower_bound=1)
+                              "with N replicas, to keep each replica's batch pass N times the batch size and scale "
+                              "the learning rate by N too (the linear rule).", lower_bound=1)
     seed: int = setting(0, "Seed of weights, data order, dropout and phase shuffle.")
     strategy: str = setting("default", "tf.distribute strategy: one device, all local GPUs (mirrored) or the "
                             "workers in TF_CONFIG (multi_worker).", choices=STRATEGIES)
