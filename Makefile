@@ -53,26 +53,30 @@ data-demo: install
 
 ## Content-loss feature network trained on the demo data (for -C models without VGGish): models/features.keras.
 features: data-demo
-	$(PY) experiments/train_features.py --data_dir=data/synthetic --output=models/features.keras $(FEATURES_ARGS)
+	$(PY) experiments/train_features.py --dataset=synthetic --output=models/features.keras $(FEATURES_ARGS)
 
 ## Train one model of the study on data/vctk or data/fma (prepare them first: make data-vctk / data-fma;
-## TRAIN_ARGS=--dataset=<name> trains on data/<name> instead).
-## MODEL picks it (unet, unet-c, gan, gan-c, wgan, wgan-c; default the study's best, wgan); the run goes to
+## TRAIN_ARGS=--dataset=<name> trains on data/<name> instead). The target and MODEL (unet, unet-c, gan,
+## gan-c, wgan, wgan-c; default RunSettings' model, the study's best) name the run: train-vctk-r2 MODEL=gan-c
+## is experiments/train.py --dataset=vctk --ratio=2 --model=gan --content; every other setting is
+## RunSettings' default (the study's) or in experiments/configs/base.flags. The run goes to
 ## runs/<dataset>-r<ratio>-<model>-paper-s0/ with its flags.txt, and the same command resumes it after a
 ## kill. TRAIN_ARGS adds flags, e.g. TRAIN_ARGS="--preset=cpu --strategy=mirrored".
-MODEL ?= wgan
+MODEL ?=
 DATASET ?= vctk
 RATIO ?= 2
 STUDY_MODELS := unet unet-c gan gan-c wgan wgan-c
+study_flags = --dataset=$(word 2,$(subst -, ,$(1))) --ratio=$(patsubst r%,%,$(word 3,$(subst -, ,$(1)))) \
+	$(if $(2),--model=$(patsubst %-c,%,$(2)) $(if $(filter %-c,$(2)),--content,--nocontent))
 .PHONY: train-vctk-r2 train-vctk-r4 train-fma-r2 train-fma-r4 train-all table-vctk table-fma
 
 train-vctk-r2 train-vctk-r4 train-fma-r2 train-fma-r4: install
-	$(PY) experiments/train.py --flagfile=experiments/configs/$(@:train-%=%)-$(MODEL).flags $(TRAIN_ARGS)
+	$(PY) experiments/train.py --flagfile=experiments/configs/base.flags $(call study_flags,$@,$(MODEL)) $(TRAIN_ARGS)
 
 ## All six models of the study for DATASET (vctk, fma) and RATIO (2, 4), one after another.
 train-all: install
 	for model in $(STUDY_MODELS); do \
-		$(PY) experiments/train.py --flagfile=experiments/configs/$(DATASET)-r$(RATIO)-$$model.flags $(TRAIN_ARGS) || exit 1; \
+		$(MAKE) --no-print-directory train-$(DATASET)-r$(RATIO) MODEL=$$model || exit 1; \
 	done
 
 ## Figure 3 (SNR/LSD table, markdown + CSV), Figure 4 (validation loss) and Figures 5-8 (spectrograms)

@@ -59,11 +59,6 @@ def load_model(path):
     return model
 
 
-def model_input_rate(model):
-    """The exact rate the model's low-res input has (16000 / 3 is not an integer)."""
-    return model.input_rate
-
-
 # ---------------------------------------------------------------- the network
 
 
@@ -100,21 +95,22 @@ def _compile(network, precision):
 
 
 def _bfloat16_forward(network):
-    """A bfloat16 copy of ``network``; an AudioUNet's final input + residual sum stays float32."""
+    """A bfloat16 copy of ``network`` in which every layer that combines the network's input with something
+    else (a residual sum, the fast generator's known band) stays float32: the input reaches the output
+    unrounded, as under a mixed precision policy."""
     import keras
     from keras import ops
 
+    source = network.inputs[0]
+    exact = {id(layer) for layer in network.layers
+             if isinstance(layer.input, (list, tuple)) and any(t is source for t in layer.input)}
+
     def bfloat16_layer(layer):
-        return layer.__class__.from_config({**layer.get_config(), "dtype": "mixed_bfloat16"})
+        dtype = "float32" if id(layer) in exact else "mixed_bfloat16"
+        return layer.__class__.from_config({**layer.get_config(), "dtype": dtype})
 
     copy = keras.models.clone_model(network, clone_function=bfloat16_layer)
     copy.set_weights(network.get_weights())
-    names = [layer.name for layer in copy.layers]
-    if "residual" in names:
-        branch = [t for t in copy.get_layer("residual").input if t is not copy.inputs[0]]
-        if len(branch) == 1:
-            body = keras.Model(copy.inputs, branch[0])
-            return lambda x: x + ops.cast(body(x, training=False), "float32")
     return lambda x: ops.cast(copy(x, training=False), "float32")
 
 
@@ -377,7 +373,7 @@ def upsample_stream(model, read_blocks, rate, channels, sink, band_hz=None, fall
     ``band_hz``: the band the input carries (default: all of the model's
     input band). Returns ``(net, fell_back)``.
     """
-    low_rate = model_input_rate(model)
+    low_rate = model.input_rate
     band = low_rate / 2 if band_hz is None else min(float(band_hz), low_rate / 2)
     net = SafetyNet(model.sample_rate, channels, band)
     enhancer = ChunkedEnhancer(make_predictor(model, precision), model.length_multiple, channels,
@@ -419,7 +415,7 @@ def upsample_file(model, input_path, output_path, subtype=None, format=None, ove
 
     input_path, output_path = os.fspath(input_path), os.fspath(output_path)
     _check_output(input_path, output_path, overwrite)
-    low_rate = model_input_rate(model)
+    low_rate = model.input_rate
     with AudioReader(input_path) as reader:
         if reader.frames * low_rate / reader.rate < MIN_LOWRATE_SAMPLES:
             need = math.ceil(MIN_LOWRATE_SAMPLES * reader.rate / low_rate)

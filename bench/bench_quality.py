@@ -27,47 +27,51 @@ in ``--work_dir`` (reused while the inputs and settings are the same,
 replaced otherwise); training runs start afresh each time.
 """
 
-import argparse
 import os
 import shutil
 import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from absl import app, flags  # noqa: E402
 
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--train_dir", required=True, help="folder(s) of training recordings, comma separated")
-    parser.add_argument("--test_dir", required=True, help="folder(s) of test recordings, comma separated")
-    parser.add_argument("--scales", default="2,4", help="upsampling ratios, comma separated")
-    parser.add_argument("--models", default="unet,gan,wgan", help="models: unet, gan, wgan (+ -c), comma separated")
-    parser.add_argument("--steps", type=int, default=0,
-                        help="training steps per model and ratio (0: use --budget_minutes instead)")
-    parser.add_argument("--budget_minutes", type=float, default=10.0,
-                        help="training time per model and ratio, when --steps is not given")
-    parser.add_argument("--preset", default="cpu", help="AudioUNet preset")
-    parser.add_argument("--batch_size", type=int, default=16)
-    parser.add_argument("--learning_rate", type=float, default=3e-4)
-    parser.add_argument("--steps_per_epoch", type=int, default=100, help="batches between validations")
-    parser.add_argument("--validation_steps", type=int, default=10, help="validation batches per validation")
-    parser.add_argument("--num_clips", type=int, default=4000, help="training clips to cut")
-    parser.add_argument("--clip_seconds", type=float, default=0.512, help="clip length (a multiple of the "
-                        "preset's stride at 16 kHz: 0.512 s = 8192 samples)")
-    parser.add_argument("--lambda_adv", type=float, default=0.01, help="GAN/WGAN adversarial weight (study: 0.01)")
-    parser.add_argument("--n_critic", type=int, default=5, help="WGAN critic steps per generator step")
-    parser.add_argument("--content_network", default="vggish", help="feature network of the -c models")
-    parser.add_argument("--content_weight", type=float, default=1.0)
-    parser.add_argument("--max_test_files", type=int, default=0, help="score only the first N test files (0: all)")
-    parser.add_argument("--lowres", default="decimate",
-                        help="input makers of the test files' low-rate versions, comma separated; one table each")
-    parser.add_argument("--train_lowres", default="decimate",
-                        help="how training inputs are made: decimate (the study's), a mix (real) or a comma list")
-    parser.add_argument("--work_dir", default=os.path.join(tempfile.gettempdir(), "audiosr-bench-quality"),
-                        help="cache of prepared clips and scratch space for runs")
-    parser.add_argument("--out_dir", default=None, help="also write the table (markdown, CSV) and per-file scores")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--verbose", type=int, default=2, help="Keras verbosity while training")
-    return parser.parse_args(argv)
+from audiosr.flag_checks import define_settings_flags, require_finite_floats, settings_from_flags  # noqa: E402
+from audiosr.lowres import STUDY_METHOD  # noqa: E402
+from audiosr.train.experiment import RunSettings  # noqa: E402
+
+# What the benchmark changes of RunSettings' defaults (the study's): the CPU preset, small batches at a higher
+# learning rate, a validation every 100 steps on 10 batches, one line per epoch.
+BENCH_SETTINGS = RunSettings(dataset="bench", preset="cpu", batch_size=16, learning_rate=3e-4, steps_per_epoch=100,
+                             validation_steps=10, verbose=2)
+# The settings given as flags (--train_lowres: how the training inputs are made; --lowres names the test
+# files' input makers); model, ratio, data and epochs are set per run.
+BENCH_FLAGS = ("preset", "batch_size", "learning_rate", "steps_per_epoch", "validation_steps", "lambda_adv",
+               "n_critic", "content_network", "content_weight", "seed", "verbose", "lowres")
+RENAMED = {"lowres": "train_lowres"}
+
+flags.DEFINE_string("train_dir", None, "Folder(s) of training recordings, comma separated.", required=True)
+flags.DEFINE_string("test_dir", None, "Folder(s) of test recordings, comma separated.", required=True)
+flags.DEFINE_list("scales", ["2", "4"], "Upsampling ratios.")
+flags.DEFINE_list("models", ["unet", "gan", "wgan"], "Models: unet, gan, wgan (+ -c).")
+flags.DEFINE_integer("steps", 0, "Training steps per model and ratio (0: use --budget_minutes instead).",
+                     lower_bound=0)
+flags.DEFINE_float("budget_minutes", 10.0, "Training time per model and ratio, when --steps is not given.")
+flags.DEFINE_integer("num_clips", 4000, "Training clips to cut.")
+flags.DEFINE_float("clip_seconds", 0.512, "Clip length (a multiple of the preset's stride at 16 kHz: 0.512 s = "
+                   "8192 samples).")
+flags.DEFINE_integer("max_test_files", 0, "Score only the first N test files (0: all).")
+flags.DEFINE_string("lowres", STUDY_METHOD, "Input makers of the test files' low-rate versions, comma separated; "
+                    "one table each.")
+flags.DEFINE_string("work_dir", os.path.join(tempfile.gettempdir(), "audiosr-bench-quality"),
+                    "Cache of prepared clips and scratch space for runs.")
+flags.DEFINE_string("out_dir", None, "Also write the table (markdown, CSV) and per-file scores.")
+define_settings_flags(BENCH_SETTINGS, BENCH_FLAGS, RENAMED)
+FLAGS = flags.FLAGS
+
+
+def training_settings(flag_values=FLAGS):
+    """:data:`BENCH_SETTINGS` with the flags' values: the settings every run starts from."""
+    return settings_from_flags(BENCH_SETTINGS, BENCH_FLAGS, RENAMED, flag_values)
 
 
 def prepare_training_clips(folders, out_dir, ratios, num_clips, clip_seconds, seed):
@@ -84,62 +88,65 @@ def prepare_training_clips(folders, out_dir, ratios, num_clips, clip_seconds, se
                                overwrite=True)
 
 
-def train_one(name, ratio, data_dir, run_dir, args):
-    """Train model ``name`` for the step or time budget; returns (best model, :class:`RunResult`)."""
+def train_one(name, ratio, data_dir, run_dir, settings):
+    """Train model ``name`` for the step or time budget from ``settings``; returns (best model,
+    :class:`RunResult`)."""
+    import dataclasses
+
     import keras
 
     from audiosr.models.naming import parse_model_name
     from audiosr.train.callbacks import StepBudget, TimeBudget
-    from audiosr.train.experiment import RunSettings, run_experiment
+    from audiosr.train.experiment import run_experiment
 
     kind, content = parse_model_name(name)
-    if args.steps:
-        budget, epochs = StepBudget(args.steps), -(-args.steps // args.steps_per_epoch)
+    if FLAGS.steps:
+        budget, epochs = StepBudget(FLAGS.steps), -(-FLAGS.steps // settings.steps_per_epoch)
     else:
-        budget, epochs = TimeBudget(args.budget_minutes * 60), 100000
-    settings = RunSettings(model=kind, ratio=ratio, dataset="bench", data_dir=data_dir, preset=args.preset,
-                           content=content, content_network=args.content_network,
-                           content_weight=args.content_weight, epochs=epochs, learning_rate=args.learning_rate,
-                           batch_size=args.batch_size, seed=args.seed, lambda_adv=args.lambda_adv,
-                           n_critic=args.n_critic, steps_per_epoch=args.steps_per_epoch,
-                           validation_steps=args.validation_steps, verbose=args.verbose, lowres=args.train_lowres)
+        budget, epochs = TimeBudget(FLAGS.budget_minutes * 60), 100000
+    settings = dataclasses.replace(settings, model=kind, content=content, ratio=ratio, data_dir=data_dir,
+                                   epochs=epochs)
     result = run_experiment(settings, run_dir, callbacks=[budget])
     return keras.saving.load_model(result.best_model_path), result
 
 
-def main(argv=None):
-    args = parse_args(argv)
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     from audiosr.data import corpora
     from audiosr.evaluation.reporting import figure3_markdown, lowres_stem, write_figure3
     from audiosr.evaluation.scoring import by_lowres, input_makers, score_references, summarize, write_scores_csv
     from audiosr.lowres import parse_methods
     from audiosr.models.naming import model_label, parse_model_name
 
-    ratios = sorted({int(r) for r in args.scales.split(",")})
-    makers = input_makers(args.lowres, max(ratios))  # bad names stop here, before any training
-    parse_methods(args.train_lowres, max(ratios))
-    budget = f"{args.steps} steps of {args.batch_size} clips" if args.steps else f"{args.budget_minutes:g} min"
-    names = [n.strip() for n in args.models.split(",") if n.strip()]
+    settings = training_settings()
+    ratios = sorted({int(r) for r in FLAGS.scales})
+    makers = input_makers(FLAGS.lowres, max(ratios))  # bad names stop here, before any training
+    parse_methods(settings.lowres, max(ratios))
+    budget = f"{FLAGS.steps} steps of {settings.batch_size} clips" if FLAGS.steps else f"{FLAGS.budget_minutes:g} min"
+    names = [n.strip() for n in FLAGS.models if n.strip()]
     labels = {n: model_label(*parse_model_name(n)) for n in names}
-    train_dirs = [os.path.abspath(d) for d in args.train_dir.split(",")]
-    test_files = [f for d in args.test_dir.split(",") for f in corpora.audio_in_folder(d)[0]]
-    if args.max_test_files:
-        test_files = test_files[:args.max_test_files]
+    train_dirs = [os.path.abspath(d) for d in FLAGS.train_dir.split(",")]
+    test_files = [f for d in FLAGS.test_dir.split(",") for f in corpora.audio_in_folder(d)[0]]
+    if FLAGS.max_test_files:
+        test_files = test_files[:FLAGS.max_test_files]
 
-    data_dir = os.path.join(args.work_dir, "clips")
-    manifest = prepare_training_clips(train_dirs, data_dir, ratios, args.num_clips, args.clip_seconds, args.seed)
+    data_dir = os.path.join(FLAGS.work_dir, "clips")
+    manifest = prepare_training_clips(train_dirs, data_dir, ratios, FLAGS.num_clips, FLAGS.clip_seconds,
+                                      settings.seed)
     clip_samples = manifest.clip_samples
     print(f"training clips: {manifest.splits['train'].clips} train, {manifest.splits['val'].clips} val "
           f"of {clip_samples} samples from {len(manifest.sources)} files; {len(test_files)} test files")
 
-    runs_root = tempfile.mkdtemp(prefix="runs-", dir=args.work_dir)
+    runs_root = tempfile.mkdtemp(prefix="runs-", dir=FLAGS.work_dir)
     summaries, per_file, trained = {maker: {} for maker in makers}, {}, []
     try:
         for ratio in ratios:
             models = {}
             for name in names:
                 print(f"\n== r={ratio} {labels[name]}: training for {budget}", flush=True)
-                model, result = train_one(name, ratio, data_dir, os.path.join(runs_root, f"r{ratio}-{name}"), args)
+                model, result = train_one(name, ratio, data_dir, os.path.join(runs_root, f"r{ratio}-{name}"),
+                                          settings)
                 models[labels[name]] = model
                 trained.append((ratio, labels[name], result))
                 print(f"   {result.steps} steps in {result.seconds:.0f} s; {result.summary()}", flush=True)
@@ -153,18 +160,19 @@ def main(argv=None):
     print("\nTraining:")
     for ratio, label, result in trained:
         print(f"  r={ratio} {label:7s} {result.steps:6d} steps  {result.seconds:6.0f} s  "
-              f"{result.steps * args.batch_size / result.seconds:.1f} clips/s")
+              f"{result.steps * settings.batch_size / result.seconds:.1f} clips/s")
     for maker in makers:
-        title = (f"Whole-file SNR / LSD on {len(test_files)} files of {args.test_dir}, inputs made by {maker}; "
-                 f"models trained {budget} each on {args.train_dir} (preset {args.preset}, inputs by "
-                 f"{args.train_lowres})")
+        title = (f"Whole-file SNR / LSD on {len(test_files)} files of {FLAGS.test_dir}, inputs made by {maker}; "
+                 f"models trained {budget} each on {FLAGS.train_dir} (preset {settings.preset}, inputs by "
+                 f"{settings.lowres})")
         print("\n" + figure3_markdown(summaries[maker], title=title))
-        if args.out_dir:
-            write_figure3(summaries[maker], args.out_dir, stem=lowres_stem("quality", maker), title=title)
-    if args.out_dir:
+        if FLAGS.out_dir:
+            write_figure3(summaries[maker], FLAGS.out_dir, stem=lowres_stem("quality", maker), title=title)
+    if FLAGS.out_dir:
         for ratio, rows in per_file.items():
-            write_scores_csv(rows, os.path.join(args.out_dir, f"quality_per_file_r{ratio}.csv"))
+            write_scores_csv(rows, os.path.join(FLAGS.out_dir, f"quality_per_file_r{ratio}.csv"))
 
 
 if __name__ == "__main__":
-    main()
+    require_finite_floats()
+    app.run(main)

@@ -5,12 +5,14 @@ inputs for ratios 2 and 4.
 """
 
 import functools
+import os
 
 from absl import flags
 
 from audiosr.data.corpora import NoAudioError
 from audiosr.data.download import DownloadError
 from audiosr.data.pipeline import dataset_dir
+from audiosr.lowres import SAMPLE_RATE
 
 FLAGS = flags.FLAGS
 
@@ -20,7 +22,8 @@ def define_common(num_clips=50000):
                         "experiments/train.py --dataset=<name> and experiments/report.py look).")
     flags.DEFINE_integer("num_clips", num_clips, "Training clips; val/test get as many per second of audio.")
     flags.DEFINE_float("clip_seconds", 0.5, "Clip length in seconds.")
-    flags.DEFINE_integer("sample_rate", 16000, "Rate of the high-res clips (Hz).")
+    flags.DEFINE_integer("sample_rate", SAMPLE_RATE,
+                         f"Rate of the high-res clips (Hz); training reads {SAMPLE_RATE} Hz sets only.")
     flags.DEFINE_list("ratios", ["2", "4"], "Upsampling ratios to precompute spline inputs for.")
     flags.DEFINE_integer("seed", 0, "Seed of splits and clip positions.")
     flags.DEFINE_integer("num_workers", 2, "Decoding processes (0 or 1: in the main process).")
@@ -43,7 +46,7 @@ def output_dir(name):
 
 def summary(manifest, out_dir, name):
     counts = ", ".join(f"{split} {entry.clips}" for split, entry in manifest.splits.items())
-    use = (f"train and evaluate on it with --dataset={name}" if out_dir == dataset_dir(name)
+    use = (f"train and evaluate on it with --dataset={name}" if os.path.abspath(out_dir) == dataset_dir(name)
            else "train and evaluate on it with --data_dir=" + out_dir)
     return (f"{out_dir}: {counts} clips of {manifest.clip_samples} samples at {manifest.sample_rate} Hz, "
             f"ratios {manifest.ratios}; {len(manifest.sources)} source files, "

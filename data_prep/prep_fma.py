@@ -3,10 +3,12 @@
     python data_prep/prep_fma.py --fma_dir=/path/to/fma   # holds fma_medium/ and fma_metadata/ -> data/fma
     python data_prep/prep_fma.py --download --subset=small   # -> data/fma-small
 
-fma_medium is the study's set, ``fma`` (what experiments/configs/fma-*.flags
-train on); another subset makes ``fma-<subset>``: train and evaluate on it
+fma_medium is the study's set, ``fma`` (what make train-fma-*
+trains on); another subset makes ``fma-<subset>``: train and evaluate on it
 with ``--dataset=fma-<subset>``.
 """
+
+import os
 
 from absl import app, flags, logging
 
@@ -19,7 +21,8 @@ flags.DEFINE_string("fma_dir", None, "Folder holding fma_<subset>/ (and fma_meta
 flags.DEFINE_enum("subset", "medium", ["small", "medium", "large", "full"], "FMA subset.")
 flags.DEFINE_string("metadata_dir", None, "fma_metadata folder if not beside the audio.")
 flags.DEFINE_bool("download", False, "Download FMA from its archive when --fma_dir is not given.")
-flags.DEFINE_string("download_dir", "data/downloads", "Where --download puts and unzips the archives.")
+flags.DEFINE_string("download_dir", os.path.join(pipeline.data_root(), "downloads"),
+                    "Where --download puts and unzips the archives.")
 flags.DEFINE_float("val_fraction", 0.1, "Validation tracks when there is no fma_metadata.")
 flags.DEFINE_float("test_fraction", 0.1, "Test tracks when there is no fma_metadata.")
 prep_flags.define_common()

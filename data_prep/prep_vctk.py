@@ -3,10 +3,12 @@
     python data_prep/prep_vctk.py --vctk_dir=/path/to/VCTK-Corpus-0.92   # -> data/vctk
     python data_prep/prep_vctk.py --download --mode=single                # -> data/vctk-single
 
-The study's multi-speaker set is ``vctk`` (what experiments/configs/vctk-*.flags
-train on); ``--mode=single`` makes ``vctk-single``: train and evaluate on it
+The study's multi-speaker set is ``vctk`` (what make train-vctk-*
+trains on); ``--mode=single`` makes ``vctk-single``: train and evaluate on it
 with ``--dataset=vctk-single``.
 """
+
+import os
 
 from absl import app, flags, logging
 
@@ -17,7 +19,8 @@ import prep_flags
 
 flags.DEFINE_string("vctk_dir", None, "VCTK folder (0.92 wav48_silence_trimmed/ or 0.80 wav48/ layout).")
 flags.DEFINE_bool("download", False, "Download VCTK 0.92 from Edinburgh DataShare when --vctk_dir is not given.")
-flags.DEFINE_string("download_dir", "data/downloads", "Where --download puts and unzips the archive.")
+flags.DEFINE_string("download_dir", os.path.join(pipeline.data_root(), "downloads"),
+                    "Where --download puts and unzips the archive.")
 flags.DEFINE_enum("mode", "multi", ["multi", "single"], "Multi-speaker (split by speaker) or one speaker.")
 flags.DEFINE_list("test_speakers", list(corpora.KULESHOV_TEST_SPEAKERS), "Held-out speakers (multi).")
 flags.DEFINE_integer("num_val_speakers", 4, "Validation speakers drawn from the others (multi).")

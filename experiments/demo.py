@@ -10,7 +10,8 @@ The run folder (``runs/synthetic-r2-unet-cpu-s0``) keeps its checkpoints: a
 second ``make demo`` goes on training where the first stopped (up to
 ``--epochs``), or straight to scoring once the run is finished.
 ``--lowres=real`` trains on inputs made the ways real low-rate files are
-(docs/input-makers.md), in ``runs/synthetic-r2-unet-cpu-real-s0``.
+(docs/input-makers.md), in ``runs/synthetic-r2-unet-cpu-real-s0``; the test
+files are scored on the study's decimation either way.
 """
 
 import os
@@ -19,24 +20,21 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags  # noqa: E402
 
-from audiosr.data.pipeline import dataset_dir  # noqa: E402
-from audiosr.flag_checks import require_finite_floats  # noqa: E402
+from audiosr.flag_checks import define_settings_flags, require_finite_floats, settings_from_flags  # noqa: E402
+from audiosr.train.experiment import RunSettings  # noqa: E402
 
-flags.DEFINE_string("data_dir", dataset_dir("synthetic"), "Where the synthetic set is (or will be) prepared.")
+# What the demo changes of RunSettings' defaults (the study's): a small model on the synthetic set, short
+# epochs and a high learning rate for a budget of minutes.
+DEMO_SETTINGS = RunSettings(model="unet", dataset="synthetic", preset="cpu", epochs=6, steps_per_epoch=25,
+                            validation_steps=4, batch_size=16, learning_rate=1e-3)
+# The settings a demo user may change; the rest are DEMO_SETTINGS'.
+DEMO_FLAGS = ("data_dir", "ratio", "epochs", "steps_per_epoch", "batch_size", "learning_rate", "seed", "lowres")
+define_settings_flags(DEMO_SETTINGS, DEMO_FLAGS)
 flags.DEFINE_integer("num_clips", 3000, "Training clips of the synthetic set (as make data-demo's --num_clips).")
 flags.DEFINE_float("clip_seconds", 0.5, "Clip length in seconds (as make data-demo's --clip_seconds).")
 flags.DEFINE_string("logdir", "runs", "Folder of run folders.")
 flags.DEFINE_string("out_dir", "results/demo", "Where the table and the spectrogram figure go.")
-flags.DEFINE_integer("ratio", 2, "Upsampling ratio (2 or 4).")
-flags.DEFINE_float("minutes", 3.0, "Training time budget.")
-flags.DEFINE_integer("epochs", 6, "Epochs of --steps_per_epoch batches (training stops earlier at --minutes).")
-flags.DEFINE_integer("steps_per_epoch", 25, "Batches per epoch.")
-flags.DEFINE_integer("batch_size", 16, "Clips per batch.")
-flags.DEFINE_float("learning_rate", 1e-3, "Adam learning rate (high: the budget is short).")
-flags.DEFINE_integer("seed", 0, "Seed of data order and weights.")
-flags.DEFINE_string("lowres", "decimate", "How the training inputs are made: decimate (the study's), a mix (real: "
-                    "what real low-rate files come from, one method per clip) or a comma list; "
-                    "see docs/input-makers.md. The test files are scored on the study's decimation.")
+flags.DEFINE_float("minutes", 3.0, "Training time budget (training stops earlier after --epochs).")
 FLAGS = flags.FLAGS
 
 
@@ -48,15 +46,12 @@ def main(argv):
     from audiosr.evaluation.scoring import plot_spectrogram_comparison, score_references, summarize
     from audiosr.inference import load_model
     from audiosr.train.callbacks import TimeBudget
-    from audiosr.train.experiment import RunSettings, run_experiment
+    from audiosr.train.experiment import run_experiment
 
+    settings = settings_from_flags(DEMO_SETTINGS, DEMO_FLAGS)
+    ratio, data_dir = settings.ratio, settings.prepared_dir
     print("1/3 preparing the synthetic data set ...", flush=True)
-    prepare.prepare_synthetic(FLAGS.data_dir, num_clips=FLAGS.num_clips, clip_seconds=FLAGS.clip_seconds)
-    ratio = FLAGS.ratio
-    settings = RunSettings(model="unet", ratio=ratio, dataset="synthetic", data_dir=FLAGS.data_dir, preset="cpu",
-                           epochs=FLAGS.epochs, steps_per_epoch=FLAGS.steps_per_epoch, validation_steps=4,
-                           batch_size=FLAGS.batch_size, learning_rate=FLAGS.learning_rate, seed=FLAGS.seed,
-                           lowres=FLAGS.lowres, verbose="auto")
+    prepare.prepare_synthetic(data_dir, num_clips=FLAGS.num_clips, clip_seconds=FLAGS.clip_seconds)
     run_dir = os.path.join(FLAGS.logdir, settings.name)
 
     print(f"2/3 training the CPU AudioUNet (r={ratio}) for at most {FLAGS.minutes:g} min in {run_dir} ...",
@@ -65,7 +60,7 @@ def main(argv):
 
     print("3/3 upsampling the whole test utterances ...", flush=True)
     best = load_model(result.best_model_path)
-    rows = score_references(split_sources(FLAGS.data_dir, "test"), ratio, {"UNet": best})
+    rows = score_references(split_sources(data_dir, "test"), ratio, {"UNet": best})
     summaries = {ratio: summarize(rows)}
     title = f"Synthetic test utterances, r = {ratio}: spline vs. the CPU AudioUNet"
     write_figure3(summaries, FLAGS.out_dir, stem="demo", title=title)

@@ -29,26 +29,27 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags, logging  # noqa: E402
 
-from audiosr.flag_checks import require_finite_floats  # noqa: E402
+from audiosr.flag_checks import define_settings_flags, require_finite_floats, settings_from_flags  # noqa: E402
 
 STUDY_MODELS = "unet,unet-c,gan,gan-c,wgan,wgan-c"
+# The run settings that name the runs scored (and the set they are scored on): RunSettings' flags and defaults.
+RUN_FLAGS = ("dataset", "data_dir", "preset", "seed")
 
 
 def define_flags(fv=flags.FLAGS):
-    flags.DEFINE_string("dataset", "vctk", "Data set name (names the runs).", flag_values=fv)
-    flags.DEFINE_string("data_dir", None, "Prepared data set (default: data/<dataset>, where data_prep/ writes it).",
-                        flag_values=fv)
+    from audiosr.lowres import STUDY_METHOD
+    from audiosr.train.experiment import RunSettings
+
+    define_settings_flags(RunSettings(), RUN_FLAGS, flag_values=fv)
     flags.DEFINE_string("split", "test", "Split whose recordings are scored whole.", flag_values=fv)
     flags.DEFINE_string("logdir", "runs", "Folder of the training runs.", flag_values=fv)
-    flags.DEFINE_string("preset", "paper", "Preset the runs were trained with.", flag_values=fv)
-    flags.DEFINE_integer("seed", 0, "Seed the runs were trained with.", flag_values=fv)
     flags.DEFINE_list("ratios", ["2", "4"], "Upsampling ratios.", flag_values=fv)
     flags.DEFINE_list("models", STUDY_MODELS.split(","), "Models: unet, gan, wgan, each optionally -c.",
                       flag_values=fv)
     flags.DEFINE_string("out_dir", None, "Where figures and tables go (default: results/<dataset>).",
                         flag_values=fv)
     flags.DEFINE_integer("max_files", 0, "Score only the first N recordings (0: all).", flag_values=fv)
-    flags.DEFINE_string("lowres", "decimate", "Input makers, comma separated: how each recording's low-rate "
+    flags.DEFINE_string("lowres", STUDY_METHOD, "Input makers, comma separated: how each recording's low-rate "
                         "version is made (decimate: the study's; see docs/input-makers.md); one table each.",
                         flag_values=fv)
     flags.DEFINE_string("spectrogram_file", None, "Recording shown in the spectrogram figures "
@@ -79,7 +80,7 @@ def find_models(logdir, dataset, ratio, names, preset, seed):
 def run(fv):
     """Write the report the flags in ``fv`` describe; returns the Figure 3 summaries
     {input maker: {ratio: {method: ...}}}."""
-    from audiosr.data.pipeline import dataset_dir, split_sources
+    from audiosr.data.pipeline import split_sources
     from audiosr.evaluation.page import ListeningPage
     from audiosr.evaluation.reporting import lowres_stem, plot_validation_curves, write_figure3
     from audiosr.evaluation.scoring import (
@@ -92,9 +93,10 @@ def run(fv):
     )
     from audiosr.inference import load_model
     from audiosr.lowres import SAMPLE_RATE
+    from audiosr.train.experiment import RunSettings
     from audiosr.train.fit import BEST_MODEL_NAME, HISTORY_NAME
 
-    data_dir = fv.data_dir or dataset_dir(fv.dataset)
+    data_dir = settings_from_flags(RunSettings(), RUN_FLAGS, flag_values=fv).prepared_dir
     out_dir = fv.out_dir or os.path.join("results", fv.dataset)
     ratios = sorted({int(r) for r in fv.ratios})
     makers = input_makers(fv.lowres, max(ratios))  # an unknown one stops here, before any scoring

@@ -28,6 +28,8 @@ def define_flags(fv=flags.FLAGS):
 
     flags.DEFINE_string("data_dir", None, "Prepared data set (audiosr.data.prepare): train on its train split.",
                         flag_values=fv)
+    flags.DEFINE_string("dataset", None, "Prepared data set by name, where data_prep/ writes it "
+                        "(audiosr.data.pipeline.dataset_dir), instead of --data_dir.", flag_values=fv)
     flags.DEFINE_string("audio_dir", None, "Folder of recordings to prepare into --prepared_dir and train on.",
                         flag_values=fv)
     flags.DEFINE_string("prepared_dir", dataset_dir("features_clips"), "Where --audio_dir's clips are prepared.",
@@ -65,15 +67,18 @@ def prepared_splits(data_dir, batch_size, seed):
 
 def training_clips(fv):
     """(train, val) clips for the flags' source."""
-    if fv.data_dir and fv.audio_dir:
-        raise app.UsageError("give --data_dir or --audio_dir, not both")
+    from audiosr.data.pipeline import dataset_dir
+
+    if sum(bool(source) for source in (fv.data_dir, fv.dataset, fv.audio_dir)) > 1:
+        raise app.UsageError("give one of --data_dir, --dataset and --audio_dir")
+    data_dir = fv.data_dir or (dataset_dir(fv.dataset) if fv.dataset else None)
     if fv.audio_dir:
         from audiosr.data.prepare import prepare_folder
 
         prepare_folder(fv.audio_dir, fv.prepared_dir, fv.num_clips, ratios=(2,), seed=fv.seed)
         return prepared_splits(fv.prepared_dir, fv.batch_size, fv.seed)
-    if fv.data_dir:
-        return prepared_splits(fv.data_dir, fv.batch_size, fv.seed)
+    if data_dir:
+        return prepared_splits(data_dir, fv.batch_size, fv.seed)
     from audiosr.data.synthetic import generate_clips
 
     logging.info("no --data_dir or --audio_dir: training on %d synthetic clips", fv.num_clips)

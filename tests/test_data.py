@@ -37,7 +37,7 @@ def test_synthetic_set_goes_through_shards_and_manifest(synthetic_set):
     assert manifest.complete and manifest.info["corpus"] == "synthetic"
     assert manifest.splits["train"].clips == 96
     assert manifest.splits["val"].clips > 0 and manifest.splits["test"].clips > 0
-    assert pipeline.num_examples(synthetic_set, "train") == 96
+    assert Manifest.load(synthetic_set).splits["train"].clips == 96
     test_files = pipeline.split_sources(synthetic_set, "test")
     assert len(test_files) == manifest.info["utterances"]["test"] > 0
     for path in test_files:
@@ -160,8 +160,18 @@ def test_an_input_maker_that_cannot_make_the_rate_is_refused(synthetic_set):
         pipeline.make_dataset(synthetic_set, "train", 2, batch_size=4, lowres="sox")
 
 
-def test_where_a_prepared_set_lives():
-    assert pipeline.dataset_dir("vctk") == os.path.join("data", "vctk")
+def test_where_a_prepared_set_lives(tmp_path, monkeypatch):
+    """data/ of the checkout the package runs from, whatever the working folder; $AUDIOSR_DATA_ROOT elsewhere."""
+    root = pathlib.Path(__file__).resolve().parents[1]
+    monkeypatch.delenv("AUDIOSR_DATA_ROOT", raising=False)
+    found = []
+    for folder in (root, tmp_path):
+        monkeypatch.chdir(folder)
+        found.append(pipeline.dataset_dir("vctk"))
+    installed = os.path.join(os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share"), "audiosr")
+    assert found[0] == found[1] == os.path.join(str(root / "data") if pipeline.CHECKOUT == root else installed, "vctk")
+    monkeypatch.setenv("AUDIOSR_DATA_ROOT", str(tmp_path / "sets"))
+    assert pipeline.dataset_dir("vctk") == str(tmp_path / "sets" / "vctk")
     assert [pipeline.dataset_name("vctk", mode) for mode in ("multi", "single")] == ["vctk", "vctk-single"]
     assert [pipeline.dataset_name("fma", subset) for subset in ("medium", "small")] == ["fma", "fma-small"]
 
@@ -170,12 +180,12 @@ def test_unshuffled_order_and_partial_batches(synthetic_set):
     dataset = pipeline.make_dataset(synthetic_set, "val", 2, batch_size=5, shuffle=False, deterministic=True,
                                 drop_remainder=False)
     sizes = [x.shape[0] for x, _ in batches(dataset)]
-    assert sum(sizes) == pipeline.num_examples(synthetic_set, "val") and max(sizes) == 5
+    assert sum(sizes) == Manifest.load(synthetic_set).splits["val"].clips and max(sizes) == 5
 
 
 def test_repeat_runs_past_one_epoch(synthetic_set):
     dataset = pipeline.make_dataset(synthetic_set, "val", 2, batch_size=4, repeat=True, seed=0)
-    steps = pipeline.num_examples(synthetic_set, "val") // 4 + 3
+    steps = Manifest.load(synthetic_set).splits["val"].clips // 4 + 3
     assert len(list(dataset.take(steps))) == steps
 
 

@@ -7,9 +7,11 @@ from scipy import signal
 
 from audiosr import inference
 from audiosr.audio_io import load_audio
+from audiosr.data.synthetic import generate_clips
 from audiosr.lowres import simulate_lowres
 from audiosr.models import build_fast_generator, build_model, length_multiple, losses
 from audiosr.models.layers import KnownBand, PhaseSplit1D, SubPixel1D
+from audiosr.train.distribute import set_precision
 
 SPEECH = "speech/librispeech/1502-122615-0000.flac"  # 16 kHz, 6 s
 
@@ -25,6 +27,42 @@ def busy(model, seed=0):
     rng = np.random.default_rng(seed)
     final.set_weights([rng.normal(0, 0.05, w.shape).astype("float32") for w in final.get_weights()])
     return model
+
+
+def silent(generator):
+    """``generator`` with its last layer zeroed: what is left is the spline input and its known band."""
+    final = generator.get_layer("final_conv")
+    final.set_weights([np.zeros_like(w) for w in final.get_weights()])
+    return generator
+
+
+@pytest.fixture(scope="module")
+def spline_input():
+    return simulate_lowres(generate_clips(1, 4096, seed=5)[0], 2)[None, :, None]
+
+
+@pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
+def test_residual_sum_and_known_band_are_float32_under_mixed_precision(spline_input, policy):
+    """The spline input reaches the output unrounded whatever the policy (as AudioUNet's residual does)."""
+    keras.utils.set_random_seed(0)
+    reference = silent(build_fast_generator(2))
+    try:
+        set_precision(policy)
+        mixed = build_fast_generator(2)
+    finally:
+        set_precision("float32")
+    mixed.set_weights(reference.get_weights())
+    out = mixed(spline_input)
+    np.testing.assert_allclose(np.asarray(out, np.float32), np.asarray(reference(spline_input)), rtol=0, atol=1e-6)
+    assert out.dtype == "float32"
+
+
+def test_bfloat16_inference_keeps_the_spline_path_float32(spline_input):
+    """inference's bfloat16 copy computes the network in bfloat16 but not the sums with the input."""
+    model = build_model("unet", 2, preset="fast")
+    silent(model.generator)
+    exact = inference.make_predictor(model)(spline_input)
+    np.testing.assert_allclose(inference.make_predictor(model, "bfloat16")(spline_input), exact, rtol=0, atol=1e-6)
 
 
 def test_phase_split_inverts_subpixel():

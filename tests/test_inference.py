@@ -1,6 +1,7 @@
 import os
 import tracemalloc
 
+import keras
 import numpy as np
 import pytest
 import soundfile
@@ -106,6 +107,15 @@ def test_bfloat16_stays_close_to_float32(models, speech):
     assert snr(exact, fast) > 60.0
     # The network's residual carries bfloat16's 8-bit mantissa (~48 dB): really computed in bfloat16.
     assert 35.0 < snr(exact - x, fast - x) < 65.0
+
+
+def test_bfloat16_copy_finds_the_residual_sum_by_the_graph_not_by_name():
+    """Any layer that adds the network's output to its input stays float32, whatever it is called."""
+    inputs = keras.Input((None, 1))
+    body = keras.layers.Conv1D(1, 3, padding="same", kernel_initializer="zeros", name="body")(inputs)
+    network = keras.Model(inputs, keras.layers.Add(name="skip")([body, inputs]))
+    x = np.random.default_rng(4).normal(0, 0.3, (1, 999, 1)).astype(np.float32)
+    np.testing.assert_array_equal(inference.make_predictor(network, "bfloat16")(x), x)
 
 
 def test_file_pipeline_equals_in_memory_enhancement(tiny, speech, tmp_path):

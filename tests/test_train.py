@@ -69,6 +69,22 @@ def test_run_name_encodes_the_settings():
     assert experiment.run_name("vctk", 2, "unet", False, "fast", 0, "soxr, fft") == "vctk-r2-unet-fast-soxr+fft-s0"
 
 
+def test_a_set_prepared_at_another_rate_is_refused_before_anything_is_written(tmp_path):
+    """The models, input makers and content networks are 16 kHz: a 32 kHz set must not train as one."""
+    from audiosr.data import prepare
+    from audiosr.data.records import DataSetError
+
+    data_dir = tmp_path / "wide"
+    prepare.prepare_synthetic(data_dir, num_clips=8, utterance_seconds=1.0, val_fraction=0.25, test_fraction=0.25,
+                              clip_seconds=0.128, ratios=(2,), sample_rate=32000, num_workers=0, progress=False)
+    settings = experiment.RunSettings(model="unet", dataset="wide", data_dir=str(data_dir), preset="tiny", epochs=1,
+                                      batch_size=2, steps_per_epoch=1, validation_steps=1, verbose=0)
+    with pytest.raises(DataSetError) as refused:
+        experiment.run_experiment(settings, tmp_path / "run")
+    assert str(refused.value).startswith(f"{data_dir}: prepared at 32000 Hz") and "\n" not in str(refused.value)
+    assert not (tmp_path / "run").exists()
+
+
 # With dropout too: the checkpoint holds the seed generators' states, so the
 # resumed run draws the masks the uninterrupted one drew.
 @pytest.mark.slow

@@ -6,12 +6,14 @@ preparation never is. The model input is the spline stored in the records
 (the study's decimation) or made from each clip's target as it is read, by
 a low-rate method drawn per clip (:mod:`audiosr.lowres`).
 
-Where a prepared set lives is decided here only (:func:`dataset_dir`,
-:func:`dataset_name`): the data_prep/ scripts write there and the
-experiments read from there, so a set is named once (``--dataset``).
+Where a prepared set lives is decided here only (:func:`data_root`,
+:func:`dataset_dir`, :func:`dataset_name`): the data_prep/ scripts write
+there and the experiments read from there, whatever folder they run from,
+so a set is named once (``--dataset``).
 """
 
 import os
+import pathlib
 
 import tensorflow as tf
 
@@ -20,9 +22,10 @@ from audiosr.data.records import (
 )
 from audiosr.lowres import STUDY_METHOD, design_filters, is_study, parse_methods, simulate_lowres_batch
 
-DATA_ROOT = "data"
+# The checkout this package runs from (a source tree: setup.py beside the package), if it does.
+CHECKOUT = pathlib.Path(__file__).resolve().parents[2]
 # The corpus as the study prepares it keeps the plain name (data/vctk, data/fma), the name its
-# flagfiles train on; any other variant gets it as a suffix (data/vctk-single, data/fma-small).
+# make train-* targets train on; any other variant gets it as a suffix (data/vctk-single, data/fma-small).
 STUDY_VARIANTS = {"vctk": "multi", "fma": "medium"}
 
 
@@ -31,14 +34,20 @@ def dataset_name(corpus, variant):
     return corpus if STUDY_VARIANTS.get(corpus) == variant else f"{corpus}-{variant}"
 
 
+def data_root():
+    """The folder of the prepared sets, the same from any working folder: ``$AUDIOSR_DATA_ROOT`` if set, else
+    ``data/`` of the checkout the package runs from (where the Makefile and data_prep/ put them), else, for
+    an installed package, ``$XDG_DATA_HOME/audiosr`` (``~/.local/share/audiosr``)."""
+    if os.environ.get("AUDIOSR_DATA_ROOT"):
+        return os.path.abspath(os.environ["AUDIOSR_DATA_ROOT"])
+    if (CHECKOUT / "setup.py").is_file():
+        return str(CHECKOUT / "data")
+    return os.path.join(os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share"), "audiosr")
+
+
 def dataset_dir(name):
-    """Folder of the prepared set ``name``: ``data/<name>``, relative to the working folder (the repository root)."""
-    return os.path.join(DATA_ROOT, name)
-
-
-def num_examples(data_dir, split):
-    """Number of clips in ``split`` (for steps_per_epoch and progress bars)."""
-    return Manifest.load(data_dir).split(split, data_dir).clips
+    """Folder of the prepared set ``name``: ``<data root>/<name>`` (:func:`data_root`)."""
+    return os.path.join(data_root(), name)
 
 
 def shard_paths(data_dir, split):
@@ -142,6 +151,7 @@ def make_dataset(data_dir, split, ratio, batch_size, shuffle=True, seed=None, de
     methods = parse_methods(lowres, ratio)
     manifest = Manifest.load(data_dir)
     manifest.check_ratio(ratio, data_dir)
+    manifest.check_sample_rate(data_dir)
     files = shard_paths(data_dir, split)
     clips = manifest.splits[split].clips
     if drop_remainder and not repeat and clips < batch_size:

@@ -33,6 +33,7 @@ import os
 import numpy as np
 
 from audiosr.atomic import atomic_path, write_json_atomic
+from audiosr.lowres import SAMPLE_RATE
 
 MANIFEST_NAME = "manifest.json"
 FORMAT_NAME = "audiosr.clips"
@@ -205,6 +206,13 @@ class Manifest:
         if int(ratio) not in self.ratios:
             raise DataSetError(f"{folder} was prepared for ratios {self.ratios}, not {ratio}; "
                                "prepare it again with that ratio")
+
+    def check_sample_rate(self, folder):
+        """DataSetError unless the clips are at the rate the models, input makers and content networks work
+        at (:data:`audiosr.lowres.SAMPLE_RATE`): a set at another rate would train as if it were at that one."""
+        if self.sample_rate != SAMPLE_RATE:
+            raise DataSetError(f"{folder}: prepared at {self.sample_rate} Hz, but models train on "
+                               f"{SAMPLE_RATE} Hz sets only; prepare it again with --sample_rate={SAMPLE_RATE}")
 
     def add_shard(self, split, shard):
         self.splits[split].shards.append(shard)

@@ -61,9 +61,6 @@ def harmonic_chirp(rng, num_samples, rate=SAMPLE_RATE):
     return x
 
 
-GENERATORS = (speech_like, harmonic_chirp)
-
-
 def generate_clip(rng, num_samples, rate=SAMPLE_RATE, peak=0.9):
     """One clip (float32, peak-normalised) from a random generator: 3 in 4 speech-like."""
     make = speech_like if rng.uniform() < 0.75 else harmonic_chirp

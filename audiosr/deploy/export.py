@@ -30,11 +30,9 @@ def _archive(model):
     import keras
     import tensorflow as tf
 
-    from audiosr.inference import model_input_rate
-
     network = getattr(model, "generator", model)
     multiple = int(model.length_multiple)
-    facts = {"ratio": int(model.ratio), "input_rate": float(model_input_rate(model)),
+    facts = {"ratio": int(model.ratio), "input_rate": float(model.input_rate),
              "output_rate": int(model.sample_rate), "length_multiple": multiple}
 
     def upsample(spline_input):

@@ -18,7 +18,7 @@ import dataclasses
 import numpy as np
 
 from audiosr.audio_io import StreamResampler
-from audiosr.inference import SPLINE_CONTEXT, ChunkedEnhancer, StreamingSpline, make_predictor, model_input_rate
+from audiosr.inference import SPLINE_CONTEXT, ChunkedEnhancer, StreamingSpline, make_predictor
 
 DEFAULT_BLOCK_SECONDS = 0.02
 READ_BYTES = 1 << 16
@@ -95,7 +95,7 @@ class StreamUpsampler:
     def __init__(self, model, input_rate, block_seconds=DEFAULT_BLOCK_SECONDS, precision="float32"):
         if not block_seconds > 0:
             raise ValueError(f"block_seconds must be positive, got {block_seconds}")
-        low_rate = model_input_rate(model)
+        low_rate = model.input_rate
         self.input_rate, self.output_rate, self.ratio = input_rate, model.sample_rate, model.ratio
         multiple = model.length_multiple
         left, right = receptive_field(model)

@@ -147,9 +147,11 @@ def build_fast_generator(ratio, preset="fast", input_length=None, name="fastunet
     x = keras.layers.Conv1D(ratio, preset.kernel_sizes[0], padding="same",
                             kernel_initializer=keras.initializers.RandomNormal(stddev=1e-3), name="final_conv")(x)
     x = SubPixel1D(ratio, name="final_subpixel")(x)
+    # The known band and the residual sum stay float32 under a mixed precision policy, as AudioUNet's sum does:
+    # a 16-bit copy of the spline input would round what the output takes from it.
     if preset.known_band:
-        x = KnownBand(ratio, name="known_band")([x, inputs])
-    outputs = keras.layers.Add(name="residual")([x, inputs])
+        x = KnownBand(ratio, name="known_band", dtype="float32")([x, inputs])
+    outputs = keras.layers.Add(name="residual", dtype="float32")([x, inputs])
     return keras.Model(inputs, outputs, name=name)
 
 

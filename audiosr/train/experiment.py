@@ -21,8 +21,9 @@ import keras
 
 from audiosr.data.pipeline import dataset_dir, make_dataset
 from audiosr.data.records import Manifest
-from audiosr.lowres import STUDY_METHOD, is_study, parse_methods
-from audiosr.train.distribute import is_chief, make_strategy, set_precision
+from audiosr.lowres import METHODS, MIXES, STUDY_METHOD, SUPPORTED_RATIOS, is_study, parse_methods
+from audiosr.models import MODEL_CLASSES, PRESETS
+from audiosr.train.distribute import PRECISIONS, STRATEGIES, is_chief, make_strategy, set_precision
 from audiosr.train.fit import BEST_MODEL_NAME, fit_run
 
 LOGGER = logging.getLogger("audiosr")
@@ -61,47 +62,62 @@ def build_compiled_model(kind, ratio, preset, input_length, learning_rate, strat
     return model
 
 
+def setting(default, help, **flag_options):
+    """A :class:`RunSettings` field: its default and what an entry point's flag for it says (``help``, and
+    ``choices`` / ``lower_bound`` where the value is restricted); :mod:`audiosr.flag_checks` makes the flags."""
+    return dataclasses.field(default=default, metadata={"help": help, **flag_options})
+
+
 @dataclasses.dataclass(frozen=True)
 class RunSettings:
-    """Everything that defines a training run; the defaults are the study's (WGAN, paper preset, 50 epochs).
+    """Everything that defines a training run, and the one place its defaults are written: the study's.
 
-    ``data_dir`` defaults to the prepared set named ``dataset``
-    (:func:`audiosr.data.pipeline.dataset_dir`). ``lowres`` names how the
-    low-rate recordings behind the inputs are made, for training and
-    validation alike (:func:`audiosr.lowres.parse_methods`: ``decimate``,
-    the study's, reads the inputs stored in the set; a mix such as ``real``
-    draws one method per clip). ``clip_value=None`` turns
-    the WGAN's weight clipping off. ``steps_per_epoch=None`` makes an epoch
-    one pass over the training split; ``validation_steps=None`` scores the
+    experiments/train.py defines one flag per field (name, type, default and
+    help from here); the demo and bench/bench_quality.py start from these
+    defaults and change a few. ``steps_per_epoch=None`` makes an epoch one
+    pass over the training split; ``validation_steps=None`` scores the
     whole validation split.
     """
 
-    model: str = "wgan"
-    ratio: int = 2
-    dataset: str = "vctk"
-    data_dir: str = None
-    lowres: str = STUDY_METHOD
-    preset: str = "paper"
-    content: bool = False
-    content_network: str = "vggish"
-    content_weight: float = 1.0
-    stft_weight: float = 0.0
-    epochs: int = 50
-    learning_rate: float = 1e-4
-    batch_size: int = 64
-    seed: int = 0
-    strategy: str = "default"
-    precision: str = "float32"
-    jit_compile: bool = False
-    steps_per_execution: int = 1
-    lambda_adv: float = 0.01
-    discriminator_filters: int = 32
-    n_critic: int = 5
-    clip_value: float = 0.01
-    gp_weight: float = 0.0
-    steps_per_epoch: int = None
-    validation_steps: int = None
-    verbose: int = 1
+    model: str = setting("wgan", "Model: AudioUNet alone, GAN or WGAN.", choices=tuple(MODEL_CLASSES))
+    ratio: int = setting(2, "Upsampling ratio r.", choices=SUPPORTED_RATIOS)
+    dataset: str = setting("vctk", "Name of the data set (names the run).")
+    data_dir: str | None = setting(None, "Prepared data set folder (default: the set called --dataset where "
+                                   "data_prep/ writes it, data/ of the checkout or $AUDIOSR_DATA_ROOT: "
+                                   "audiosr.data.pipeline.dataset_dir).")
+    lowres: str = setting(STUDY_METHOD, "How the low-rate inputs are made, for training and validation: decimate "
+                          f"(the study's: the inputs stored in the set), a mix ({', '.join(MIXES)}) or a comma list "
+                          f"of methods ({', '.join(METHODS)}), one drawn per clip; see docs/input-makers.md.")
+    preset: str = setting("paper", "Generator: an AudioUNet size (paper, cpu, tiny) or the fast low-rate U-Net "
+                          "(fast).", choices=tuple(sorted(PRESETS)))
+    content: bool = setting(False, "Add the content (feature) loss: the study's -C models.")
+    content_network: str = setting("vggish", "Feature network of the content loss: 'vggish', a TF-Hub handle or "
+                                   "folder, or a .keras feature network.")
+    content_weight: float = setting(1.0, "Weight of the content loss.")
+    stft_weight: float = setting(0.0, "Weight of the multi-resolution STFT loss (0: none).", lower_bound=0.0)
+    epochs: int = setting(50, "Epochs to train (a finished run given more epochs goes on).", lower_bound=1)
+    learning_rate: float = setting(1e-4, "Adam learning rate (generator and discriminator).")
+    batch_size: int = setting(64, "Global batch size, split across replicas. The learning rate is used as given: "
+                              "with N replicas, to keep each replica's batch pass N times the batch size and scale "
+                              "the learning rate by N too (the linear rule).", lower_bound=1)
+    seed: int = setting(0, "Seed of weights, data order, dropout and phase shuffle.")
+    strategy: str = setting("default", "tf.distribute strategy: one device, all local GPUs (mirrored) or the "
+                            "workers in TF_CONFIG (multi_worker).", choices=STRATEGIES)
+    precision: str = setting("float32", "Dtype policy: float32, or float32 weights with bfloat16 / float16 "
+                             "computation (mixed_float16 scales the losses of both optimizers).", choices=PRECISIONS)
+    jit_compile: bool = setting(False, "Compile each training step with XLA (one device only: Keras' fit fails "
+                                "with it under a multi-replica strategy).")
+    steps_per_execution: int = setting(1, "Training steps per call from Python (fewer per-step overheads; "
+                                       "callbacks see every N-th batch; one device only, as jit_compile).",
+                                       lower_bound=1)
+    lambda_adv: float = setting(0.01, "Weight of the adversarial term (GAN, WGAN).")
+    discriminator_filters: int = setting(32, "Filters of the discriminator's first layer.")
+    n_critic: int = setting(5, "WGAN: critic updates per generator update.", lower_bound=1)
+    clip_value: float | None = setting(0.01, "WGAN: critic weight clipping bound (0: no clipping).")
+    gp_weight: float = setting(0.0, "WGAN: gradient-penalty weight (0: none).")
+    steps_per_epoch: int | None = setting(None, "Batches per epoch (default: the whole training split).")
+    validation_steps: int | None = setting(None, "Validation batches (default: the whole val split).")
+    verbose: int = setting(1, "Keras verbosity: 0 silent, 1 progress bar, 2 one line per epoch.")
 
     @property
     def name(self):
