@@ -21,6 +21,7 @@ the shipped models' rates.
 import argparse
 import collections
 import glob
+import itertools
 import os
 import pathlib
 import sys
@@ -78,13 +79,13 @@ def as_is(args):
 
 
 def speech_files(data_root, count):
-    folders = ("librispeech", "speechocean762", "arctic", "vctk")
-    per = max(1, count // len(folders))
-    paths = []
-    for folder in folders:
-        found = sorted(glob.glob(os.path.join(data_root, "speech", folder, "*.flac")))
-        paths += found[::max(1, len(found) // per)][:per]
-    return paths
+    """Up to ``count`` speech files taken in turn from each corpus folder, spread along each folder."""
+    folders = [sorted(glob.glob(os.path.join(folder, "*.flac")))
+               for folder in sorted(glob.glob(os.path.join(data_root, "speech", "*")))]
+    folders = [found for found in folders if found]
+    per = -(-count // max(1, len(folders)))
+    spread = [found[::max(1, len(found) // per)][:per] for found in folders]
+    return [path for turn in itertools.zip_longest(*spread) for path in turn if path][:count]
 
 
 def band_limited(args):

@@ -152,10 +152,12 @@ def runs(tmp_path_factory):
 
 
 def kill_worker_1_after_an_epoch(workers, run_dir):
-    """SIGKILL worker 1 as soon as the chief has checkpointed an epoch; what its temporary folder held then."""
+    """SIGKILL worker 1 as soon as the chief and worker 1 have both checkpointed an epoch (each writes its own
+    copy, a moment apart); what worker 1's temporary folder held then."""
     state_path = run_dir / "checkpoints" / "state.json"
     started = time.monotonic()
-    while not (state_path.is_file() and json.loads(state_path.read_text())["epoch"] >= 1):
+    while not (state_path.is_file() and json.loads(state_path.read_text())["epoch"] >= 1
+               and any(workers.tmp[1].glob("audiosr-*/checkpoints/state.json"))):
         assert workers.processes[1].poll() is None, "worker 1 ended before the first epoch"
         assert time.monotonic() - started < TIMEOUT, "no checkpoint in time"
         time.sleep(0.05)

@@ -44,6 +44,10 @@ CLIPS = [
     ("speech/librispeech/103-1240-0000.flac", "speech/librispeech/103-1240-0000.flac", 0.4, 3.0, "LibriSpeech"),
     ("speech/librispeech/1034-121119-0000.flac", "speech/librispeech/1034-121119-0000.flac", 0.2, 3.0,
      "LibriSpeech"),
+    # Speakers the shipped models never trained on (audiosr.train.recipe's test split): their quality tests.
+    *[(f"speech/librispeech/{name}.flac", f"speech/held-out/{name}.flac", 1.0, 3.0, "LibriSpeech")
+      for name in ("1098-133695-0000", "163-121908-0000", "2843-152918-0000", "8770-295462-0000")],
+    ("speech/vctk-extra/p273_023.flac", "speech/held-out/p273_023.flac", 1.0, 3.0, "VCTK"),
     # Speech at other rates: 24 kHz and 44.1 kHz.
     ("speech/tts/libritts_24k.flac", "speech/tts/libritts_24k.flac", 0.1, 3.0, "LibriTTS"),
     ("speech/tts/hifitts_44k.flac", "speech/tts/hifitts_44k.flac", 0.0, 3.0, "HiFi-TTS"),
