@@ -110,7 +110,7 @@ def test_upsample_beats_spline_on_held_out_speakers_for_every_input_maker(upsamp
     scores = {}
     for maker in MAKERS:
         items = upsampled_by_maker[(ratio, maker)]
-        for truth, spline, output in items:
+        for truth, _, output in items:
             assert output.shape == truth.shape
             assert np.abs(output).max() < 1.0  # nothing clipped
         scores[maker] = {kind: {"snr": np.mean([metrics.snr(t, e) for t, e in estimates]),
