@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
+TEST_WORKERS ?= 2
 
 .PHONY: install test test-fast lint demo bench data-vctk data-fma data-folder data-demo features
 
@@ -16,12 +17,13 @@ install: $(VENV)/.installed
 
 ## Run the test suite (creates .venv and installs everything on first use). Tests that need the larger
 ## corpus of recordings (AUDIOSR_SHARED_DATA, default ../shared/data) are skipped without it, with the reason.
+## TEST_WORKERS processes share the tests file by file (pytest-xdist; 0 runs them in this process).
 test: install
-	$(PY) -m pytest -q tests $(PYTEST_ARGS)
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile tests $(PYTEST_ARGS)
 
 ## The unit tests only: the suite less the slow end-to-end tests (pytest marker "slow").
 test-fast: install
-	$(PY) -m pytest -q -m "not slow" tests $(PYTEST_ARGS)
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not slow" tests $(PYTEST_ARGS)
 
 ## Lint: ruff, as configured in pyproject.toml.
 lint: install
@@ -120,4 +122,4 @@ FIGURE_START ?= 1.2
 .PHONY: readme-figure
 readme-figure: install
 	$(PY) experiments/front_figure.py --recording=$(FIGURE_RECORDING) --model=speech-r2 \
-		--start=$(FIGURE_START) --out=docs/images/speech-r2.png $(FIGURE_ARGS)
+		--start=$(FIGURE_START) --lowres=soxr --out=docs/images/speech-r2.png $(FIGURE_ARGS)

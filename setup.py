@@ -25,6 +25,6 @@ setup(
         "tensorboard",
     ],
     # ai-edge-litert: the TFLite interpreter the export tests run (TensorFlow's tf.lite.Interpreter is deprecated)
-    extras_require={"test": ["pytest>=7", "ruff>=0.4", "ai-edge-litert"]},
+    extras_require={"test": ["pytest>=7", "pytest-xdist>=3", "ruff>=0.4", "ai-edge-litert"]},
     entry_points={"console_scripts": ["audiosr=audiosr.cli:main"]},
 )

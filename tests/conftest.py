@@ -33,6 +33,18 @@ TEST_CORPUS = ROOT / "tests" / "corpus"
 SHARED_DATA = (ROOT / os.environ.get("AUDIOSR_SHARED_DATA", "../shared/data")).resolve()
 
 
+# The longest test files (minutes each, on a 2-core CPU), started first: make test shares the files among
+# TEST_WORKERS processes in collection order, and a long file started last would leave the others idle.
+LONGEST_FIRST = ("test_readme.py", "test_multi_worker.py", "test_bench.py", "test_models.py", "test_report.py",
+                 "test_distributed.py", "test_flow.py")
+
+
+def pytest_collection_modifyitems(items):
+    """Tests of LONGEST_FIRST's files first, in its order; the others after them, as collected."""
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+
+
 @pytest.fixture(autouse=True)
 def fixed_seeds():
     """Every test starts from the same numpy / Python / Keras seeds."""

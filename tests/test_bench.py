@@ -41,16 +41,11 @@ def test_bench_models_reports_flops_speed_and_the_machine():
     assert "all-reduce ms at 1 / 10 / 100 Gbit/s" in out
 
 
-def test_bench_infer_reports_real_time_factors():
-    out = run_bench("bench_infer.py", "--presets", "fast", "--seconds", "2", "--repeats", "1",
-                    "--matmul_size", "256", "--stream_models")
+def test_bench_infer_reports_real_time_factors_streaming_latency_and_tflite_speed():
+    out = run_bench("bench_infer.py", "--presets", "fast", "--seconds", "2", "--repeats", "1", "--matmul_size", "256",
+                    "--stream_models", "speech-r2", "--stream_seconds", "1", "--quantizations", "none", "dynamic")
     assert "fast" in out and "GFLOP" in out
     assert re.search(r"pipeline [\d.]+ / [\d.]+ / [\d.]+ x real time", out), out
-
-
-def test_bench_infer_reports_streaming_latency_and_tflite_speed():
-    out = run_bench("bench_infer.py", "--presets", "--seconds", "1", "--repeats", "1", "--matmul_size", "256",
-                    "--stream_models", "speech-r2", "--stream_seconds", "1", "--quantizations", "none", "dynamic")
     assert re.search(r"latency: announced 35.2 ms, through a pipe [\d.]+ / [\d.]+ / [\d.]+ ms", out), out
     assert re.search(r"\| speech-r2 \| [\d.]+ / [\d.]+ / [\d.]+ \|", out), out
     for quantization in ("none", "dynamic"):

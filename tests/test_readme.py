@@ -94,7 +94,7 @@ ENVIRONMENT = {
     # the same preparation as PREP_ARGS, so make demo and make data-demo share data/synthetic as they do at full size
     "DEMO_ARGS": "--num_clips=64 --clip_seconds=0.256 --minutes=1 --epochs=1 --steps_per_epoch=2 --batch_size=4",
     # make readme-figure's recording: a held-out speaker of the shipped models in the test corpus
-    "FIGURE_RECORDING": str(make_flow.ROOT / "tests" / "corpus" / "speech" / "vctk" / "p257_167.flac"),
+    "FIGURE_RECORDING": str(make_flow.ROOT / "tests" / "corpus" / "speech" / "held-out" / "p273_023.flac"),
     "FIGURE_START": "0",
 }
 TOY_STUDY_FLAGS = ["--preset=tiny", "--epochs=1", "--batch_size=4", "--steps_per_epoch=2", "--validation_steps=1",
