@@ -11,8 +11,8 @@ SPEECH_16K = "speech/librispeech/1926-143879-0000.flac"
 
 
 @pytest.fixture(scope="module")
-def speech(shared_data):
-    audio, rate = soundfile.read(shared_data / SPEECH_16K, dtype="float32")
+def speech(test_corpus):
+    audio, rate = soundfile.read(test_corpus / "speech/librispeech/1502-122615-0000.flac", dtype="float32")
     assert rate == 16000
     return audio[:16000 * 6]
 

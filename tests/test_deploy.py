@@ -35,9 +35,9 @@ def speech_r2():
 
 
 @pytest.fixture(scope="module")
-def narrowband(shared_data):
+def narrowband(test_corpus):
     """A real recording as the model's 8 kHz input, band-limited the way its training inputs were."""
-    reference, _ = load_audio(shared_data / "speech" / "vctk" / "p257_167.flac", target_rate=16000)
+    reference, _ = load_audio(test_corpus / "speech" / "vctk" / "p257_167.flac", target_rate=16000)
     return decimate(reference, 2)
 
 

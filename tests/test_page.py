@@ -20,10 +20,10 @@ class _Links(html.parser.HTMLParser):
 
 
 @pytest.fixture(scope="module")
-def page(tmp_path_factory, shared_data):
+def page(tmp_path_factory, test_corpus):
     """`audiosr evaluate --html` of two real recordings with the shipped speech-r2 (and sinc as a second baseline)."""
     folder = tmp_path_factory.mktemp("page")
-    references = [str(shared_data / "speech" / "vctk" / name) for name in ("p257_167.flac", "p257_166.flac")]
+    references = [str(test_corpus / "speech" / "vctk" / name) for name in ("p257_167.flac", "p257_166.flac")]
     status = cli.main(["evaluate", "-m", "speech-r2", *references, "--baseline", "spline", "--baseline", "sinc",
                        "--html", str(folder / "listen"), "-q"])
     assert status == 0

@@ -8,8 +8,8 @@ from audiosr import limiter, lowres, safety
 
 
 @pytest.fixture(scope="module")
-def speech(shared_data):
-    audio, _ = soundfile.read(shared_data / "speech/librispeech/8580-287363-0000.flac", dtype="float32")
+def speech(test_corpus):
+    audio, _ = soundfile.read(test_corpus / "speech/librispeech/1502-122615-0000.flac", dtype="float32")
     return audio[:16000 * 5]
 
 
