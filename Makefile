@@ -17,13 +17,14 @@ install: $(VENV)/.installed
 
 ## Run the test suite (creates .venv and installs everything on first use). Tests that need the larger
 ## corpus of recordings (AUDIOSR_SHARED_DATA, default ../shared/data) are skipped without it, with the reason.
-## TEST_WORKERS processes share the tests file by file (pytest-xdist; 0 runs them in this process).
+## TEST_WORKERS processes share the tests file by file, a test marked split part by part (pytest-xdist;
+## TEST_WORKERS=0 runs them all in this process).
 test: install
-	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile tests $(PYTEST_ARGS)
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup tests $(PYTEST_ARGS)
 
 ## The unit tests only: the suite less the slow end-to-end tests (pytest marker "slow").
 test-fast: install
-	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not slow" tests $(PYTEST_ARGS)
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup -m "not slow" tests $(PYTEST_ARGS)
 
 ## Lint: ruff, as configured in pyproject.toml.
 lint: install

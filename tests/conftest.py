@@ -40,9 +40,14 @@ LONGEST_FIRST = ("test_readme.py", "test_multi_worker.py", "test_bench.py", "tes
 
 
 def pytest_collection_modifyitems(items):
-    """Tests of LONGEST_FIRST's files first, in its order; the others after them, as collected."""
+    """Tests of LONGEST_FIRST's files first, in its order, each file's ``split`` tests leading; the others after
+    them, as collected. Each file is one group of make test's processes (pytest-xdist's loadgroup), and each
+    parametrization of a ``split`` test a group of its own."""
     rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+    items.sort(key=lambda item: (rank.get(item.path.name, len(rank)), not item.get_closest_marker("split")))
+    for item in items:
+        group = item.nodeid if item.get_closest_marker("split") else item.path.name
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(autouse=True)
