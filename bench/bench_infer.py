@@ -73,11 +73,16 @@ OUTPUT_RATE = 16000
 INPUT_RATE = OUTPUT_RATE // RATIO
 
 
-def make_input(folder, seconds):
-    """Real speech at the model's input rate, tiled to ``seconds``, as 16-bit WAV."""
+def real_speech(rate):
+    """The recordings of SPEECH, end to end, at ``rate``."""
     from audiosr.audio_io import load_audio
 
-    speech = np.concatenate([load_audio(p, target_rate=INPUT_RATE)[0] for p in sorted(SPEECH.glob("*.flac"))])
+    return np.concatenate([load_audio(p, target_rate=rate)[0] for p in sorted(SPEECH.glob("*.flac"))])
+
+
+def make_input(folder, seconds):
+    """Real speech at the model's input rate, tiled to ``seconds``, as 16-bit WAV."""
+    speech = real_speech(INPUT_RATE)
     path = pathlib.Path(folder) / f"speech_{seconds:g}s.wav"
     soundfile.write(path, np.resize(speech, int(seconds * INPUT_RATE)), INPUT_RATE, subtype="PCM_16")
     return path
@@ -169,10 +174,9 @@ def child_network(model_path, precision, source, repeats):
 
 def speech_at(rate, seconds):
     """Real speech, band-limited to ``rate`` as a model's training input is, tiled to ``seconds``."""
-    from audiosr.audio_io import load_audio
     from audiosr.lowres import decimate
 
-    speech = np.concatenate([load_audio(p, target_rate=OUTPUT_RATE)[0] for p in sorted(SPEECH.glob("*.flac"))])
+    speech = real_speech(OUTPUT_RATE)
     return np.resize(decimate(speech, int(round(OUTPUT_RATE / rate))), int(seconds * rate))
 
 

@@ -30,6 +30,11 @@ FLAGS = flags.FLAGS
 EXIT_NOT_SHIPPED = 3
 
 
+def flag_values(run_flags):
+    """{name: value} of a run's ``--name=value`` flags."""
+    return dict(flag[2:].split("=", 1) for flag in run_flags if "=" in flag)
+
+
 def run_record(trained_path):
     """What the run of ``trained_path`` (a run folder's best.keras) did: its flags (where it wrote left out),
     epochs run, optimizer steps and the epoch whose weights are best.keras."""
@@ -40,7 +45,7 @@ def run_record(trained_path):
     with open(os.path.join(run_dir, SETTINGS_NAME), encoding="utf-8") as handle:
         run_flags = [f for f in handle.read().split() if not f.startswith(("--logdir", "--run_name", "--verbose"))]
     losses = read_history(os.path.join(run_dir, HISTORY_NAME))["val_loss"]
-    steps_per_epoch = dict(f[2:].split("=", 1) for f in run_flags if "=" in f).get("steps_per_epoch", "None")
+    steps_per_epoch = flag_values(run_flags).get("steps_per_epoch", "None")
     return {"flags": run_flags, "epochs_run": len(losses),
             "steps": len(losses) * int(steps_per_epoch) if steps_per_epoch != "None" else None,
             "best_epoch": 1 + min(range(len(losses)), key=losses.__getitem__)}
@@ -123,7 +128,7 @@ def export(trained_path, name, domain, data_root, out_dir):
     from audiosr.models.flops import forward_flops
 
     record = run_record(trained_path)
-    settings = dict(flag[2:].split("=", 1) for flag in record["flags"] if "=" in flag)
+    settings = flag_values(record["flags"])
     trained = load_model(trained_path)
     ratio, preset = trained.ratio, settings.get("preset", "fast")
     generator = build_generator(preset, ratio)
