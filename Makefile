@@ -20,11 +20,11 @@ install: $(VENV)/.installed
 ## TEST_WORKERS processes share the tests file by file, a test marked split part by part (pytest-xdist;
 ## TEST_WORKERS=0 runs them all in this process).
 test: install
-	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup tests $(PYTEST_ARGS)
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder tests $(PYTEST_ARGS)
 
 ## The unit tests only: the suite less the slow end-to-end tests (pytest marker "slow").
 test-fast: install
-	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup -m "not slow" tests $(PYTEST_ARGS)
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder -m "not slow" tests $(PYTEST_ARGS)
 
 ## Lint: ruff, as configured in pyproject.toml.
 lint: install

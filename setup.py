@@ -25,6 +25,9 @@ setup(
         "tensorboard",
     ],
     # ai-edge-litert: the TFLite interpreter the export tests run (TensorFlow's tf.lite.Interpreter is deprecated)
-    extras_require={"test": ["pytest>=7", "pytest-xdist>=3", "ruff>=0.4", "ai-edge-litert"]},
+    # pytest < 9.2: pytest-xdist 3.8's --dist loadgroup (make test) ignores the groups on pytest 9.2, whose test
+    # ids no longer take xdist's group suffix (pytest-dev/pytest-xdist#1386), and a module's fixtures are then
+    # built once per process.
+    extras_require={"test": ["pytest>=8,<9.2", "pytest-xdist>=3.6", "ruff>=0.4", "ai-edge-litert"]},
     entry_points={"console_scripts": ["audiosr=audiosr.cli:main"]},
 )

@@ -6,6 +6,7 @@ a one-line reason, and callers decide whether to skip the file or stop.
 """
 
 import contextlib
+import math
 import os
 import pathlib
 import warnings
@@ -80,14 +81,17 @@ def _decode(path):
 
 
 def resample(x, orig_rate, target_rate):
-    """High-quality (soxr) resampling along the last axis."""
+    """High-quality (soxr HQ) resampling along the last axis, to ``ceil(samples * target / orig)`` samples
+    (librosa's convention; soxr itself rounds)."""
+    x = np.asarray(x, dtype=np.float32)
     if int(orig_rate) == int(target_rate):
-        return np.asarray(x, dtype=np.float32)
-    import librosa
+        return x
+    import soxr
 
-    return librosa.resample(
-        np.asarray(x, dtype=np.float32), orig_sr=orig_rate, target_sr=target_rate, res_type="soxr_hq"
-    ).astype(np.float32)
+    length = math.ceil(x.shape[-1] * int(target_rate) / int(orig_rate))
+    y = soxr.resample(np.ascontiguousarray(x.T), int(orig_rate), int(target_rate), quality="HQ").T[..., :length]
+    padding = [(0, 0)] * (y.ndim - 1) + [(0, length - y.shape[-1])]
+    return np.pad(y, padding).astype(np.float32)
 
 
 def _check_file(path):

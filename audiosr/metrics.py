@@ -39,13 +39,19 @@ def snr(y, y_hat):
     return float(10.0 * np.log10(np.sum(y**2) / noise))
 
 
-def _power_spectrogram(x, n_fft, hop_length):
-    """|STFT|^2 with centred Hann frames, shape (frames, n_fft // 2 + 1)."""
+def power_spectrogram(x, n_fft, hop_length, pad_mode="reflect"):
+    """|STFT|^2 of a 1-D signal with centred, periodic-Hann frames, shape (frames, n_fft // 2 + 1).
+
+    ``pad_mode`` fills the half frame before the first sample and after the
+    last: "reflect" (LSD's convention) needs more than n_fft // 2 samples;
+    "constant" (zeros, for pictures) takes a signal of any length.
+    """
+    x = np.asarray(x, dtype=np.float64).reshape(-1)
     pad = n_fft // 2
-    if x.shape[0] <= pad:
+    if pad_mode == "reflect" and x.shape[0] <= pad:
         raise ValueError(f"signal of {x.shape[0]} samples is too short for an STFT of {n_fft} points")
     window = np.hanning(n_fft + 1)[:-1]  # periodic Hann
-    x = np.pad(x, (pad, pad), mode="reflect")
+    x = np.pad(x, (pad, pad), mode=pad_mode)
     frames = np.lib.stride_tricks.sliding_window_view(x, n_fft)[::hop_length]
     return np.abs(np.fft.rfft(frames * window, axis=-1)) ** 2
 
@@ -54,8 +60,8 @@ def lsd(y, y_hat, n_fft=N_FFT, hop_length=HOP_LENGTH, epsilon=LSD_EPSILON):
     """Log-spectral distance of the estimate ``y_hat`` from the reference ``y``
     (log10 power, RMS over frequency, mean over frames)."""
     y, y_hat = _as_pair(y, y_hat)
-    log_ref = np.log10(_power_spectrogram(y, n_fft, hop_length) + epsilon)
-    log_est = np.log10(_power_spectrogram(y_hat, n_fft, hop_length) + epsilon)
+    log_ref = np.log10(power_spectrogram(y, n_fft, hop_length) + epsilon)
+    log_est = np.log10(power_spectrogram(y_hat, n_fft, hop_length) + epsilon)
     return float(np.mean(np.sqrt(np.mean((log_ref - log_est) ** 2, axis=-1))))
 
 

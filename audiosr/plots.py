@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from audiosr.atomic import atomic_path  # noqa: E402
+from audiosr.metrics import power_spectrogram  # noqa: E402
 
 SPECTROGRAM_N_FFT = 1024
 SPECTROGRAM_HOP = 256
@@ -19,10 +20,8 @@ FLOOR_DB = -100.0
 
 
 def log_spectrogram(x, n_fft=SPECTROGRAM_N_FFT, hop_length=SPECTROGRAM_HOP):
-    """Power spectrogram in dB, shape (frequencies, frames), floored at -100 dB."""
-    import librosa
-
-    power = np.abs(librosa.stft(np.asarray(x, dtype=np.float32), n_fft=n_fft, hop_length=hop_length)) ** 2
+    """Power spectrogram in dB, shape (frequencies, frames), floored at -100 dB (zero-padded ends: any length)."""
+    power = power_spectrogram(x, n_fft, hop_length, pad_mode="constant").T
     return np.maximum(10.0 * np.log10(power + 1e-10), FLOOR_DB)
 
 

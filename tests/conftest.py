@@ -39,6 +39,7 @@ LONGEST_FIRST = ("test_readme.py", "test_multi_worker.py", "test_bench.py", "tes
                  "test_distributed.py", "test_flow.py")
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's, which reads the groups into the test ids
 def pytest_collection_modifyitems(items):
     """Tests of LONGEST_FIRST's files first, in its order, each file's ``split`` tests leading; the others after
     them, as collected. Each file is one group of make test's processes (pytest-xdist's loadgroup), and each
