@@ -51,7 +51,8 @@ def main(argv):
     settings = settings_from_flags(DEMO_SETTINGS, DEMO_FLAGS)
     ratio, data_dir = settings.ratio, settings.prepared_dir
     print("1/3 preparing the synthetic data set ...", flush=True)
-    prepare.prepare_synthetic(data_dir, num_clips=FLAGS.num_clips, clip_seconds=FLAGS.clip_seconds)
+    # In this process: synthesis is quick, and a spawned worker would re-import this script, TensorFlow with it.
+    prepare.prepare_synthetic(data_dir, num_clips=FLAGS.num_clips, clip_seconds=FLAGS.clip_seconds, num_workers=0)
     run_dir = os.path.join(FLAGS.logdir, settings.name)
 
     print(f"2/3 training the CPU AudioUNet (r={ratio}) for at most {FLAGS.minutes:g} min in {run_dir} ...",

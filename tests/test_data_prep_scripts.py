@@ -59,3 +59,17 @@ def test_a_set_is_found_by_name_from_any_working_folder(tmp_path):
                  f"--logdir={tmp_path / 'runs'}", cwd=there, AUDIOSR_DATA_ROOT=str(root))
     assert result.returncode == 0, result.stderr[-2000:]
     assert (tmp_path / "runs" / "synthetic-r2-unet-tiny-s0" / "best.keras").is_file()
+
+
+def test_a_preparation_worker_does_not_start_tensorflow():
+    """A decoding worker is spawned, and a spawned process first re-imports the script that started it (as
+    ``__mp_main__``): each data_prep/ script must import without TensorFlow, or every worker pays its start-up
+    (seconds) and memory (hundreds of MB)."""
+    scripts = sorted(p.stem for p in (ROOT / "data_prep").glob("prep_*.py"))
+    assert "prep_vctk" in scripts
+    for script in scripts:  # one process each: every script defines its flags in absl's global registry
+        probe = (f"import sys; sys.path.insert(0, 'data_prep'); import {script}; "
+                 "print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras')))")
+        done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert done.stdout.strip() == "[]", (script, done.stdout[-500:])

@@ -253,8 +253,9 @@ def test_set_precision_rejects_unknown_policies(precision):
         precision("float16")
 
 
+# Not the GAN: its step is the WGAN's (_AdversarialSR.train_step) with other loss terms, and XLA takes 20 s a kind.
 @pytest.mark.slow
-@pytest.mark.parametrize("kind", ["unet", "gan", "wgan"])
+@pytest.mark.parametrize("kind", ["unet", "wgan"])
 def test_xla_compiled_steps_under_a_strategy(band_limited_pairs, kind):
     (x, y), _ = band_limited_pairs
     # Keras' jit_compile="auto" would turn XLA off under any strategy; the explicit True stays.

@@ -10,12 +10,15 @@ Where a prepared set lives is decided here only (:func:`data_root`,
 :func:`dataset_dir`, :func:`dataset_name`): the data_prep/ scripts write
 there and the experiments read from there, whatever folder they run from,
 so a set is named once (``--dataset``).
+
+TensorFlow is imported by the functions that build the pipeline only: the
+data_prep/ scripts import this module for the folder of a set, and their
+spawned worker processes re-import the script, which must not cost each of
+them TensorFlow's start-up and memory.
 """
 
 import os
 import pathlib
-
-import tensorflow as tf
 
 from audiosr.data.records import (
     INT16_FULL_SCALE, MANIFEST_NAME, DataSetError, Manifest, lowres_key, training_features,
@@ -91,6 +94,8 @@ def _decoder(ratio, clip_samples, batch_size, methods=None, fixed_draws=False):
     (``fixed_draws``: the same draw every pass) or by the batch's random
     number and the clip's place in the batch.
     """
+    import tensorflow as tf
+
     key = lowres_key(ratio)
     spec = training_features(ratio if methods is None else None)
 
@@ -147,6 +152,8 @@ def make_dataset(data_dir, split, ratio, batch_size, shuffle=True, seed=None, de
     (sharding by DATA, see docs/multi-worker.md), so they must all use the
     same ``seed``.
     """
+    import tensorflow as tf
+
     data_dir = os.fspath(data_dir)
     methods = parse_methods(lowres, ratio)
     manifest = Manifest.load(data_dir)
