@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
-TEST_WORKERS ?= 2
+TEST_WORKERS ?= 3
 
 .PHONY: install test test-fast lint demo bench data-vctk data-fma data-folder data-demo features
 
@@ -18,7 +18,8 @@ install: $(VENV)/.installed
 ## Run the test suite (creates .venv and installs everything on first use). Tests that need the larger
 ## corpus of recordings (AUDIOSR_SHARED_DATA, default ../shared/data) are skipped without it, with the reason.
 ## TEST_WORKERS processes share the tests file by file, a test marked split part by part (pytest-xdist;
-## TEST_WORKERS=0 runs them all in this process).
+## TEST_WORKERS=0 runs them all in this process). Three on a 2-core machine: the tests wait on the programs they
+## start, and a third process keeps both cores busy meanwhile (docs/testing.md has the times).
 test: install
 	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder tests $(PYTEST_ARGS)
 

@@ -20,6 +20,7 @@ setup(
         "soundfile>=0.12",
         "soxr",  # streaming resampler for long inputs (also a librosa dependency)
         "absl-py",
+        "google-crc32c",  # TFRecord checksums: data preparation writes shards without TensorFlow
         "matplotlib",
         "tqdm",
         "tensorboard",

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from audiosr.data import pipeline, prepare
+from audiosr.data import pipeline, prepare, records
 from audiosr.data.records import DataSetError, Manifest, quantize
 
 CLIP = 8000
@@ -187,6 +187,40 @@ def test_repeat_runs_past_one_epoch(synthetic_set):
     dataset = pipeline.make_dataset(synthetic_set, "val", 2, batch_size=4, repeat=True, seed=0)
     steps = Manifest.load(synthetic_set).splits["val"].clips // 4 + 3
     assert len(list(dataset.take(steps))) == steps
+
+
+def test_records_are_the_bytes_tensorflow_writes(tmp_path, rng):
+    """Preparation encodes records by hand (no TensorFlow): they must be what tf.train.Example and
+    tf.io.TFRecordWriter write, and read back through tf.data."""
+    import tensorflow as tf
+
+    written = []
+    for length, source, start in ((0, 0, 0), (1, 3, 7), (4097, 2**40, 2**62)):
+        high, low2, low4 = (rng.integers(-32768, 32768, length).astype(np.int16) for _ in range(3))
+        scale = np.float32(rng.random() * 2)
+        record = records.encode_clip(high, {2: low2, 4: low4}, scale, source, start)
+
+        def raw(values):
+            return tf.train.Feature(bytes_list=tf.train.BytesList(value=[values.astype("<i2").tobytes()]))
+
+        feature = {"high": raw(high), "lowres_2": raw(low2), "lowres_4": raw(low4),
+                   "scale": tf.train.Feature(float_list=tf.train.FloatList(value=[scale])),
+                   "source": tf.train.Feature(int64_list=tf.train.Int64List(value=[source])),
+                   "start": tf.train.Feature(int64_list=tf.train.Int64List(value=[start]))}
+        example = tf.train.Example(features=tf.train.Features(feature=feature))
+        assert record == example.SerializeToString(deterministic=True)
+        written.append((record, high, low4, scale))
+    records.write_shard_atomic(tmp_path / "mine.tfrecord", [r for r, *_ in written])
+    with tf.io.TFRecordWriter(str(tmp_path / "tf.tfrecord")) as writer:
+        for record, *_ in written:
+            writer.write(record)
+    assert (tmp_path / "mine.tfrecord").read_bytes() == (tmp_path / "tf.tfrecord").read_bytes()
+    spec = records.training_features(4)
+    for serialized, (_, high, low4, scale) in zip(tf.data.TFRecordDataset(str(tmp_path / "mine.tfrecord")), written):
+        parsed = tf.io.parse_single_example(serialized, spec)
+        assert np.array_equal(tf.io.decode_raw(parsed["high"], tf.int16).numpy(), high)
+        assert np.array_equal(tf.io.decode_raw(parsed["lowres_4"], tf.int16).numpy(), low4)
+        assert parsed["scale"].numpy() == scale
 
 
 def test_quantization_keeps_about_90_db(rng):
