@@ -121,6 +121,7 @@ def encode_clip(high, lowres, scale, source, start):
 
 
 def _masked_crc32c(data):
+    """TFRecord's checksum of ``data``: its CRC-32C rotated right by 15 bits plus a constant, little endian."""
     crc = google_crc32c.value(data)
     return struct.pack("<I", ((crc >> 15 | crc << 17) + 0xA282EAD8) & 0xFFFFFFFF)
 
