@@ -261,7 +261,7 @@ def test_xla_compiled_steps_under_a_strategy(band_limited_pairs, kind):
     # Keras' jit_compile="auto" would turn XLA off under any strategy; the explicit True stays.
     strategy = tf.distribute.OneDeviceStrategy("/cpu:0")
     # One critic update: the n_critic loop is unrolled in Python, so a second update is the same graph twice
-    # (and multiplies XLA's compile time, this test's cost, by four).
+    # (and doubles XLA's compile time, this test's cost: 43 s against 22 s on a 2-core CPU).
     model = experiment.build_compiled_model(kind, 2, "tiny", LENGTH, 1e-3, strategy=strategy, seed=0,
                                           discriminator_filters=4, jit_compile=True, steps_per_execution=2,
                                           **({"n_critic": 1} if kind == "wgan" else {}))
