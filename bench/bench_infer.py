@@ -48,6 +48,7 @@ Presets that are not registered in audiosr.models are skipped with a note.
 """
 
 import argparse
+import functools
 import json
 import os
 import pathlib
@@ -73,8 +74,10 @@ OUTPUT_RATE = 16000
 INPUT_RATE = OUTPUT_RATE // RATIO
 
 
+@functools.cache
 def real_speech(rate):
-    """The recordings of SPEECH, end to end, at ``rate``."""
+    """The recordings of SPEECH, end to end, at ``rate`` (decoded once a process: every input length and every
+    measurement of a child reads them; callers do not change the array)."""
     from audiosr.audio_io import load_audio
 
     return np.concatenate([load_audio(p, target_rate=rate)[0] for p in sorted(SPEECH.glob("*.flac"))])

@@ -29,7 +29,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 SIX_MODELS = ("unet", "unet-c", "gan", "gan-c", "wgan", "wgan-c")
 # Two runs also go through the speed flags: bfloat16 compute and two steps per call (a GAN with its content
 # network), XLA and two steps per call (the UNet: XLA compiles the discriminator for 13 s more on a CPU, and
-# tests/test_models.py compiles every kind).
+# tests/test_models.py compiles the adversarial step with XLA, the WGAN's).
 SPEED_FLAGS = {"gan-c": ["--precision=mixed_bfloat16", "--steps_per_execution=2"],
                "unet": ["--jit_compile", "--steps_per_execution=2"]}
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
