@@ -11,7 +11,8 @@ It prints, as min / median / max over ``--repeats`` runs after a warm-up:
   pipeline (read, resample, spline, network, write), and the GFLOP/s that
   makes (the network's FLOPs per second of audio times that speed);
 - the same for the network alone, on batches of the pipeline's windows,
-  measured once per preset in a process of its own: the pipeline's ceiling;
+  measured once per preset in the process that saves the model (not the
+  ones timing the pipeline): the pipeline's ceiling;
 - the pipeline's speed on CPU time (audio seconds / (process CPU seconds /
   cores)): what an idle machine would give, since on a shared machine the
   wall clock also counts the time other jobs hold the cores;
@@ -75,19 +76,25 @@ INPUT_RATE = OUTPUT_RATE // RATIO
 
 
 @functools.cache
-def real_speech(rate):
-    """The recordings of SPEECH, end to end, at ``rate`` (decoded once a process: every input length and every
-    measurement of a child reads them; callers do not change the array)."""
+def real_speech(rate, seconds):
+    """``seconds`` of the recordings of SPEECH at ``rate``, end to end (tiled if they are shorter): decoded once a
+    process for each length, and only as many files as that length needs; callers do not change the array."""
     from audiosr.audio_io import load_audio
 
-    return np.concatenate([load_audio(p, target_rate=rate)[0] for p in sorted(SPEECH.glob("*.flac"))])
+    needed = int(seconds * rate)
+    pieces, decoded = [], 0
+    for path in sorted(SPEECH.glob("*.flac")):
+        pieces.append(load_audio(path, target_rate=rate)[0])
+        decoded += len(pieces[-1])
+        if decoded >= needed:
+            break
+    return np.resize(np.concatenate(pieces), needed)
 
 
 def make_input(folder, seconds):
-    """Real speech at the model's input rate, tiled to ``seconds``, as 16-bit WAV."""
-    speech = real_speech(INPUT_RATE)
+    """Real speech at the model's input rate, ``seconds`` long, as 16-bit WAV."""
     path = pathlib.Path(folder) / f"speech_{seconds:g}s.wav"
-    soundfile.write(path, np.resize(speech, int(seconds * INPUT_RATE)), INPUT_RATE, subtype="PCM_16")
+    soundfile.write(path, real_speech(INPUT_RATE, seconds), INPUT_RATE, subtype="PCM_16")
     return path
 
 
@@ -112,11 +119,32 @@ def gflop_per_audio_second(model):
     return forward_flops(model.generator, (1, length, 1)) / 1e9
 
 
+def network_speed(model, precision, source, repeats):
+    """The network alone on batches of the pipeline's windows; bfloat16's SNR against float32."""
+    from audiosr.baselines import spline_upsample
+    from audiosr.inference import DEFAULT_BATCH_SIZE, DEFAULT_CHUNK_SAMPLES, enhance, make_predictor
+    from audiosr.metrics import snr
+    from audiosr.models.flops import generator_input_length
+
+    predict = make_predictor(model, precision)
+    length = generator_input_length(model.generator, DEFAULT_CHUNK_SAMPLES)
+    batch = 0.1 * np.random.default_rng(0).standard_normal((DEFAULT_BATCH_SIZE, length, 1)).astype("float32")
+    seconds = machine.repeat(lambda: predict(batch), repeats)
+    result = {"seconds": [seconds.min, seconds.median, seconds.max],
+              "audio_seconds": DEFAULT_BATCH_SIZE * DEFAULT_CHUNK_SAMPLES / OUTPUT_RATE}
+    if precision != "float32":
+        x = spline_upsample(soundfile.read(source, frames=10 * INPUT_RATE, dtype="float32")[0], RATIO)
+        fast, exact = enhance(model, x, precision=precision), enhance(model, x)
+        result["snr_vs_float32"] = (snr(exact, fast), snr(exact - x, fast - x))
+    return result
+
+
 # ------------------------------------------------------------ child processes
 
 
-def child_save(preset, path):
-    """Save an untrained model of ``preset``; report its cost, or why it is skipped."""
+def child_model(preset, path, source, repeats, precisions):
+    """Save an untrained model of ``preset`` and time its network alone (:func:`network_speed`) in each of
+    ``precisions`` (comma separated); report its cost too, or why the preset is skipped."""
     import keras
 
     from audiosr.models import build_model
@@ -129,7 +157,9 @@ def child_save(preset, path):
             raise
         return {"skip": str(error)}
     model.save(path)
-    return {"gflop_per_second": gflop_per_audio_second(model), "params": model.generator.count_params()}
+    return {"gflop_per_second": gflop_per_audio_second(model), "params": model.generator.count_params(),
+            "network": {precision: network_speed(model, precision, source, repeats)
+                        for precision in precisions.split(",")}}
 
 
 def child_pipeline(model_path, precision, source, repeats):
@@ -154,33 +184,11 @@ def child_pipeline(model_path, precision, source, repeats):
     return {"wall": wall, "cpu": cpu, "peak_mb": peak, "growth_mb": peak - rss_warm}
 
 
-def child_network(model_path, precision, source, repeats):
-    """The network alone on batches of the pipeline's windows; bfloat16's SNR against float32."""
-    from audiosr.baselines import spline_upsample
-    from audiosr.inference import DEFAULT_BATCH_SIZE, DEFAULT_CHUNK_SAMPLES, enhance, load_model, make_predictor
-    from audiosr.metrics import snr
-    from audiosr.models.flops import generator_input_length
-
-    model = load_model(model_path)
-    predict = make_predictor(model, precision)
-    length = generator_input_length(model.generator, DEFAULT_CHUNK_SAMPLES)
-    batch = 0.1 * np.random.default_rng(0).standard_normal((DEFAULT_BATCH_SIZE, length, 1)).astype("float32")
-    seconds = machine.repeat(lambda: predict(batch), repeats)
-    result = {"seconds": [seconds.min, seconds.median, seconds.max],
-              "audio_seconds": DEFAULT_BATCH_SIZE * DEFAULT_CHUNK_SAMPLES / OUTPUT_RATE}
-    if precision != "float32":
-        x = spline_upsample(soundfile.read(source, frames=10 * INPUT_RATE, dtype="float32")[0], RATIO)
-        fast, exact = enhance(model, x, precision=precision), enhance(model, x)
-        result["snr_vs_float32"] = (snr(exact, fast), snr(exact - x, fast - x))
-    return result
-
-
 def speech_at(rate, seconds):
     """Real speech, band-limited to ``rate`` as a model's training input is, tiled to ``seconds``."""
     from audiosr.lowres import decimate
 
-    speech = real_speech(OUTPUT_RATE)
-    return np.resize(decimate(speech, int(round(OUTPUT_RATE / rate))), int(seconds * rate))
+    return np.resize(decimate(real_speech(OUTPUT_RATE, seconds), int(round(OUTPUT_RATE / rate))), int(seconds * rate))
 
 
 def child_stream(name, seconds, repeats):
@@ -291,7 +299,7 @@ def child_deploy(name, seconds, repeats, quantizations):
             "tflite": child_tflite(name, seconds, repeats, quantizations)}
 
 
-CHILDREN = {"save": child_save, "pipeline": child_pipeline, "network": child_network, "deploy": child_deploy}
+CHILDREN = {"model": child_model, "pipeline": child_pipeline, "deploy": child_deploy}
 
 
 def run_child(mode, *args):
@@ -330,8 +338,10 @@ def main():
     args = parser.parse_args()
     if args.child:
         mode, *rest = args.child
-        if mode in ("pipeline", "network"):
+        if mode == "pipeline":
             rest[-1] = int(rest[-1])
+        if mode == "model":
+            rest[3] = int(rest[3])
         if mode == "deploy":
             rest[1:3] = float(rest[1]), int(rest[2])
         print(json.dumps(CHILDREN[mode](*rest)))
@@ -354,7 +364,7 @@ def main():
         rows = []
         for preset in args.presets:
             model_path = pathlib.Path(folder) / f"{preset}.keras"
-            saved = run_child("save", preset, model_path)
+            saved = run_child("model", preset, model_path, sources[lengths[0]], args.repeats, ",".join(args.precisions))
             if "skip" in saved:
                 print(f"skipping preset {preset!r}: {saved['skip']}", flush=True)
                 continue
@@ -366,7 +376,7 @@ def main():
             started = time_command([str(a) for a in command], args.repeats)
             print(f"  start-up: `audiosr upsample` of a 1 s file {started:.2f} s", flush=True)
             for precision in args.precisions:
-                network = run_child("network", model_path, precision, sources[lengths[0]], args.repeats)
+                network = saved["network"][precision]
                 speed = machine.Spread(*network["seconds"]).scaled(network["audio_seconds"])
                 quality = ("; bfloat16 SNR vs float32: output {:.1f} dB, residual {:.1f} dB".format(
                     *network["snr_vs_float32"]) if "snr_vs_float32" in network else "")

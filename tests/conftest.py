@@ -35,17 +35,22 @@ SHARED_DATA = (ROOT / os.environ.get("AUDIOSR_SHARED_DATA", "../shared/data")).r
 
 # The longest test files (minutes each, on a 2-core CPU), started first: make test shares the files among
 # TEST_WORKERS processes in collection order, and a long file started last would leave the others idle.
-LONGEST_FIRST = ("test_readme.py", "test_multi_worker.py", "test_bench.py", "test_models.py", "test_report.py",
+LONGEST_FIRST = ("test_multi_worker.py", "test_readme.py", "test_bench.py", "test_models.py", "test_report.py",
                  "test_distributed.py", "test_flow.py")
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist's, which reads the groups into the test ids
 def pytest_collection_modifyitems(items):
-    """Tests of LONGEST_FIRST's files first, in its order, each file's ``split`` tests leading; the others after
-    them, as collected. Each file is one group of make test's processes (pytest-xdist's loadgroup), and each
-    parametrization of a ``split`` test a group of its own."""
+    """``split`` tests first (the README's two parts: the longest), then the files of LONGEST_FIRST in its order,
+    then the others as collected. Each file is one group of make test's processes (pytest-xdist's loadgroup), and
+    each parametrization of a ``split`` test a group of its own.
+
+    pytest-xdist gives each process one group, then one more to each process with at most two tests to go. The
+    README's parts are one test each, so with three processes the fourth and fifth groups are queued behind them
+    from the start: the multi-worker runs (one long module fixture) come third, for a process of their own, and
+    the README's short tests fourth, behind its longest part."""
     rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
-    items.sort(key=lambda item: (rank.get(item.path.name, len(rank)), not item.get_closest_marker("split")))
+    items.sort(key=lambda item: (not item.get_closest_marker("split"), rank.get(item.path.name, len(rank))))
     for item in items:
         group = item.nodeid if item.get_closest_marker("split") else item.path.name
         item.add_marker(pytest.mark.xdist_group(group))
