@@ -10,11 +10,11 @@ import math
 import os
 import pathlib
 import sys
-import tempfile
 import textwrap
 import warnings
 
 from audiosr import __version__
+from audiosr.startup import import_tensorflow
 
 PROG = "audiosr"
 FORMATS = {"wav": "WAV", "flac": "FLAC", "ogg": "OGG", "mp3": "MP3"}
@@ -98,32 +98,6 @@ EXIT_STATUS = ("exit status: 0 when every file succeeded, 1 when any failed or a
 
 
 # ------------------------------------------------------------------ helpers
-
-
-def _quiet_tensorflow():
-    """Import TensorFlow with its start-up chatter (written to fd 2 by C++) hidden.
-
-    The chatter is replayed if the import fails, so real errors stay visible.
-    """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    if "tensorflow" in sys.modules:
-        return
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as log:
-        os.dup2(log.fileno(), 2)
-        try:
-            import tensorflow as tf
-
-            tf.config.list_physical_devices()
-        except BaseException:
-            os.dup2(saved, 2)
-            log.seek(0)
-            sys.stderr.write(log.read().decode(errors="replace"))
-            raise
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
 
 
 def _say(kind, message):
@@ -221,7 +195,7 @@ def _audio_seconds(path):
 def run_upsample(args):
     subtype = _output_subtype(args)
     copy_subtype = subtype if args.bit_depth or args.format in LOSSY_SUBTYPES else None
-    _quiet_tensorflow()
+    import_tensorflow()
     from tqdm.auto import tqdm
 
     from audiosr.audio_io import AudioFileError
@@ -325,7 +299,7 @@ def _plot_file(path, name, plot_dir, reference, estimates, ratio, sample_rate):
 
 
 def run_evaluate(args):
-    _quiet_tensorflow()
+    import_tensorflow()
     from tqdm.auto import tqdm
 
     from audiosr.audio_io import AudioFileError
@@ -398,7 +372,7 @@ def run_evaluate(args):
 
 
 def run_info(args):
-    _quiet_tensorflow()
+    import_tensorflow()
     from audiosr.pretrained import model_card
 
     model = _load_model(args.model)
@@ -439,7 +413,7 @@ def run_models(args):
 
 
 def run_export(args):
-    _quiet_tensorflow()
+    import_tensorflow()
     from audiosr.deploy.export import export_saved_model, export_tflite
 
     fmt = args.format or ("tflite" if args.output.endswith(".tflite") else "saved_model")
@@ -462,7 +436,7 @@ def run_export(args):
 
 
 def run_stream(args):
-    _quiet_tensorflow()
+    import_tensorflow()
     from audiosr.deploy.streaming import StreamUpsampler, stream_pcm
     from audiosr.planning import plan
     from audiosr.pretrained import candidates

@@ -62,9 +62,10 @@ import time
 import numpy as np
 import soundfile
 
+from audiosr.startup import import_tensorflow
+
 import machine
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 # Real speech to time: LibriSpeech recordings of the larger corpus beside the repository, or, in a bare clone,
 # the test corpus' (speed does not depend on which).
@@ -317,6 +318,20 @@ def time_command(arguments, repeats):
     return machine.repeat(run, repeats, warmup=0)
 
 
+def tensorflow_import_seconds(repeats):
+    """Wall seconds of a fresh process importing TensorFlow and Keras as the programs do
+    (:func:`audiosr.startup.import_tensorflow`) and plainly (the reference), the two in turn."""
+    codes = {"programs": "from audiosr.startup import import_tensorflow; import_tensorflow()",
+             "plain": "import keras, tensorflow as tf; tf.config.list_physical_devices()"}
+    seconds = {name: [] for name in codes}
+    for _ in range(repeats):
+        for name, code in codes.items():
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+            seconds[name].append(time.perf_counter() - start)
+    return {name: machine.Spread.of(values) for name, values in seconds.items()}
+
+
 # ------------------------------------------------------------ the report
 
 
@@ -336,6 +351,7 @@ def main():
                         choices=["none", "float16", "dynamic"], help="TFLite weights to time")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    import_tensorflow()
     if args.child:
         mode, *rest = args.child
         if mode == "pipeline":
@@ -361,6 +377,10 @@ def main():
         sources = {seconds: make_input(folder, seconds) for seconds in lengths + [1.0]}
         help_time = time_command(["--help"], args.repeats)
         print(f"start-up: `audiosr --help` {help_time:.2f} s", flush=True)
+        imports = tensorflow_import_seconds(args.repeats)
+        print(f"start-up: TensorFlow and Keras imported as the programs do {imports['programs']:.2f} s, plainly "
+              f"{imports['plain']:.2f} s (median ratio {imports['programs'].median / imports['plain'].median:.2f})",
+              flush=True)
         rows = []
         for preset in args.presets:
             model_path = pathlib.Path(folder) / f"{preset}.keras"

@@ -31,9 +31,10 @@ and the whole 24-run study take at ``--tflops`` and at the rate measured here.
 """
 
 import argparse
-import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from audiosr.startup import import_tensorflow
+
+import_tensorflow()
 
 import numpy as np  # noqa: E402
 

@@ -21,13 +21,11 @@ the share of its frames flagged per file: the figures the limits of
 """
 
 import argparse
-import os
 import pathlib
 import sys
 
 import numpy as np
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -102,6 +100,9 @@ def frame_fallback(spline, output, flagged, n):
 
 
 def measure(args):
+    from audiosr.startup import import_tensorflow
+
+    import_tensorflow()
     from audiosr.evaluation.scoring import load_reference
     from audiosr.inference import enhance, load_model
     from audiosr.lowres import SAMPLE_RATE, lowrate, model_input

@@ -16,7 +16,9 @@ files are scored on the study's decimation either way.
 
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from audiosr.startup import import_tensorflow
+
+import_tensorflow()
 
 from absl import app, flags  # noqa: E402
 

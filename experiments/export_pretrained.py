@@ -13,7 +13,9 @@ the data by corpus and licence, the held-out speakers.
 import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from audiosr.startup import import_tensorflow
+
+import_tensorflow()
 
 from absl import app, flags  # noqa: E402
 

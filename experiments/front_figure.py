@@ -12,7 +12,9 @@ was not trained on: its card (``audiosr info MODEL``) lists them.
 
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from audiosr.startup import import_tensorflow
+
+import_tensorflow()
 
 from absl import app, flags  # noqa: E402
 

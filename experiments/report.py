@@ -25,7 +25,9 @@ each input maker in ``--lowres`` makes of it (default: the study's
 
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from audiosr.startup import import_tensorflow
+
+import_tensorflow()
 
 from absl import app, flags, logging  # noqa: E402
 

@@ -22,7 +22,9 @@ NaN loss (the last good checkpoint is kept).
 import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from audiosr.startup import import_tensorflow
+
+import_tensorflow()
 
 from absl import app, flags, logging  # noqa: E402
 

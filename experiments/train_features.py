@@ -15,7 +15,9 @@ atomically: a killed run never leaves a half-written --output.
 
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from audiosr.startup import import_tensorflow
+
+import_tensorflow()
 
 from absl import app, flags, logging  # noqa: E402
 

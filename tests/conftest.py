@@ -23,10 +23,12 @@ Patterns for tests (keep new tests on them):
 import os
 import pathlib
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
 import numpy as np
 import pytest
+
+from audiosr.startup import import_tensorflow
+
+import_tensorflow()  # quietly, and the modules it loads left out of the garbage collector's rounds
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 TEST_CORPUS = ROOT / "tests" / "corpus"

@@ -13,12 +13,13 @@ their shapes).
 """
 
 import importlib.util
-import os
 import pathlib
 import shlex
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from audiosr.startup import import_tensorflow
+
+import_tensorflow()
 
 import tensorflow as tf  # noqa: E402
 
