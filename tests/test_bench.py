@@ -46,6 +46,8 @@ def test_bench_infer_reports_real_time_factors_streaming_latency_and_tflite_spee
                     "--stream_models", "speech-r2", "--stream_seconds", "1", "--quantizations", "none", "dynamic")
     assert "fast" in out and "GFLOP" in out
     assert re.search(r"pipeline [\d.]+ / [\d.]+ / [\d.]+ x real time", out), out
+    assert re.search(r"TensorFlow and Keras imported as the programs do [\d.]+ / [\d.]+ / [\d.]+ s, "
+                     r"plainly [\d.]+ / [\d.]+ / [\d.]+ s \(median ratio [\d.]+\)", out), out
     assert re.search(r"latency: announced 35.2 ms, through a pipe [\d.]+ / [\d.]+ / [\d.]+ ms", out), out
     assert re.search(r"\| speech-r2 \| [\d.]+ / [\d.]+ / [\d.]+ \|", out), out
     for quantization in ("none", "dynamic"):
