@@ -1,5 +1,5 @@
 """End to end: prepare a tiny set, train the six models, kill and resume a run, write the report, check
-Figures 3-8.
+Figures 3-8, export a run as a shipped model (refused by the gate; written whole where it passes).
 
 Also the training app's settings check, and the helpers the report is made of: the Figure 3 table, model
 names, history files and the validation-loss figure.
@@ -11,18 +11,21 @@ import json
 import math
 import os
 import pathlib
+import re
 import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 from absl import flags
 
 from audiosr import features
 from audiosr.data import prepare
 from audiosr.evaluation import reporting
+from audiosr.inference import load_model
 from audiosr.models.naming import model_label, parse_model_name
-from audiosr.train import distribute, fit
+from audiosr.train import distribute, fit, recipe
 from audiosr.train.history import read_history
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -259,3 +262,44 @@ def test_state_json_is_plain_json(study, trained):
     run_dir, _ = trained["wgan"]
     state = json.loads((run_dir / "checkpoints" / "state.json").read_text())
     assert state["epoch"] == 1 and (run_dir / "checkpoints" / state["weights"]).is_file()
+
+
+def export_command(run_dir, out_dir):
+    """experiments/export_pretrained.py as `make pretrained` runs it, on the test corpus' speakers."""
+    return [sys.executable, str(ROOT / "experiments" / "export_pretrained.py"), f"--run={run_dir / 'best.keras'}",
+            "--name=speech-r2", "--domain=speech", f"--data_root={ROOT / 'tests' / 'corpus'}", f"--out_dir={out_dir}"]
+
+
+@pytest.mark.slow
+def test_export_refuses_a_run_that_fails_the_gate_and_writes_nothing(study, trained):
+    run_dir, _ = trained["unet"]
+    out_dir = study[0] / "refused"
+    done = subprocess.run(export_command(run_dir, out_dir), cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 3, done.stderr[-2000:]  # one epoch of a tiny UNet does not beat spline
+    assert "speech-r2 is not shipped: it fails the gate: " in done.stderr
+    assert "# speech-r2: x2 speech super-resolution, 8000 Hz -> 16000 Hz" in done.stdout  # the card, to read why
+    for maker in recipe.BEAT_SPLINE + recipe.NO_WORSE:
+        assert re.search(rf"^\| {maker} \| -?[\d.]+ \| -?[\d.]+ \| [+-][\d.]+ \|", done.stdout, re.M), maker
+    assert not out_dir.exists()
+
+
+@pytest.mark.slow
+def test_export_writes_the_model_its_metadata_and_its_card_when_the_gate_passes(study, trained, monkeypatch):
+    run_dir, _ = trained["unet"]
+    out_dir = study[0] / "shipped"
+    exporter = load_app("export_pretrained")
+    monkeypatch.setattr(recipe, "gate", lambda scores: [])  # the gate itself: tests/test_recipe.py
+    meta, failures = exporter.export(str(run_dir / "best.keras"), "speech-r2", "speech", ROOT / "tests" / "corpus",
+                                     str(out_dir))
+    assert failures == []
+    assert sorted(os.listdir(out_dir)) == ["speech-r2.json", "speech-r2.keras", "speech-r2.md"]
+    assert json.loads((out_dir / "speech-r2.json").read_text()) == json.loads(json.dumps(meta))
+    assert (out_dir / "speech-r2.md").read_text() == exporter.model_card(meta)
+    assert meta["training"]["epochs_run"] == meta["training"]["best_epoch"] == 1 and meta["training"]["steps"] == 2
+    assert "--model=unet" in meta["training"]["flags"] and not any("--logdir" in f for f in meta["training"]["flags"])
+    assert meta["held_out"]["groups"] and meta["held_out"]["files"] >= len(meta["held_out"]["groups"])
+    assert set(meta["scores"]) == set(recipe.BEAT_SPLINE + recipe.NO_WORSE)
+    shipped, trained_model = load_model(out_dir / "speech-r2.keras"), load_model(run_dir / "best.keras")
+    assert shipped.ratio == 2 and shipped.name == "speech-r2"
+    for ours, theirs in zip(shipped.generator.get_weights(), trained_model.generator.get_weights(), strict=True):
+        np.testing.assert_array_equal(ours, theirs)
